@@ -4,15 +4,18 @@
 database. The persisted side (services, the close job, `simulate`) calls `run()`.
 """
 
+from servicing.engine import conversion, notices
 from servicing.engine.errors import RuleError
-from servicing.engine.run import (
+from servicing.engine.replay import (
     AccelerationNotice,
     Conversion,
     Cost,
+    Event,
     CovenantBreach,
     Insolvency,
     Misrepresentation,
     Payment,
+    Posting,
     Prepayment,
     Result,
     State,
@@ -22,12 +25,16 @@ from servicing.engine.run import (
 
 __all__ = [
     "AccelerationNotice",
+    "conversion",
+    "notices",
     "Conversion",
     "Cost",
+    "Event",
     "CovenantBreach",
     "Insolvency",
     "Misrepresentation",
     "Payment",
+    "Posting",
     "Prepayment",
     "Result",
     "RuleError",

@@ -303,7 +303,7 @@ class Result:
     conversions: list[ConversionDone] = field(default_factory=list)
     prepayments: list[PrepaymentDone] = field(default_factory=list)
     postings: list[Posting] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (ref, why), when not strict
+    refused: list[tuple[str, str, str]] = field(default_factory=list)  # (event type, ref, why), when not strict
     defaults: list[Default] = field(default_factory=list)
     accelerations: list[Acceleration] = field(default_factory=list)
     balances: Balances | None = None
@@ -497,10 +497,7 @@ class _Replay:
                 self._prepayment(d, e)
 
         # 7. is d a day in default; d accrues interest and default interest.
-        past_due = [i for i in s.items if i.due_date < d and i.account != "costs"]
-        in_payment_default = bool(past_due) or (
-            s.principal_due_on is not None and s.principal_due_on < d and s.principal > 0
-        )
+        in_payment_default = self._in_payment_default(d)
         spans = s.payment_defaults
         if in_payment_default and not (spans and spans[-1][1] is None):
             spans.append([d, None])
@@ -508,7 +505,7 @@ class _Replay:
             spans[-1][1] = d
         s.interest_sum += s.principal * t.rate
         if in_payment_default or self._event_of_default_on(d):
-            past_due_interest = sum((i.unpaid for i in past_due if i.account == "interest"), ZERO)
+            past_due_interest = sum((i.unpaid for i in s.items if i.account == "interest" and i.due_date < d), ZERO)
             s.default_sum += s.principal * self.default_extra + past_due_interest * t.default_rate
 
     def _acceleration_on(self, d: date, todays) -> Acceleration | None:
@@ -518,18 +515,22 @@ class _Replay:
                 return Acceleration(d, "automatic", e.ref)
         for e in todays:
             if isinstance(e, AccelerationNotice):
-                s = self.s
-                past_due = any(i.due_date < d for i in s.items if i.account != "costs") or (
-                    s.principal_due_on is not None and s.principal_due_on < d and s.principal > 0
-                )
-                if past_due or self._event_of_default_on(d):
+                if self._in_payment_default(d) or self._event_of_default_on(d):
                     return Acceleration(d, "holder_notice", e.ref)
                 self._refuse(
+                    "acceleration",
                     e.ref,
                     "notice.sent",
                     f"acceleration effective {d} refused: no Event of Default continues on that day (section 7(y))",
                 )
         return None
+
+    def _in_payment_default(self, d: date) -> bool:
+        """Is an amount of principal or interest unpaid after its due date (7(a)(i))?"""
+        s = self.s
+        if s.principal_due_on is not None and s.principal_due_on < d and s.principal > 0:
+            return True
+        return any(i.due_date < d for i in s.items if i.account != "costs")
 
     def _event_of_default_on(self, d: date) -> bool:
         return any(start <= d and (end is None or d < end) for _, start, end in self.eod_spans)
@@ -616,6 +617,7 @@ class _Replay:
         principal = s.principal if e.principal is None else e.principal
         if s.principal <= 0 or principal > s.principal:
             self._refuse(
+                "conversion",
                 e.ref,
                 "principal",
                 f"conversion on {d} of {principal} refused: principal outstanding is {s.principal} (section 4(a))",
@@ -671,10 +673,10 @@ class _Replay:
     def _post(self, d: date, kind: str, account: str, key: str, amount: Decimal) -> None:
         self.r.postings.append(Posting(d, kind, account, key, amount))
 
-    def _refuse(self, ref: str, field_name: str, message: str) -> None:
+    def _refuse(self, event_type: str, ref: str, field_name: str, message: str) -> None:
         if self.strict:
             raise RuleError(field_name, message)
-        self.r.refused.append((ref, message))
+        self.r.refused.append((event_type, ref, message))
 
 
 def _event_of_default_spans(terms: Terms, events: list[Event]) -> list[tuple[str, date, date | None]]:

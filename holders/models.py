@@ -1,0 +1,25 @@
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Holder(models.Model):
+    """A holder of notes: the person or entity the company owes, and where notices go (8(b))."""
+
+    class Kind(models.TextChoices):
+        INDIVIDUAL = "individual", "Individual"
+        ENTITY = "entity", "Entity"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INDIVIDUAL)
+    name = models.CharField(max_length=200)
+    notice_address = models.TextField(blank=True, help_text="Where notices to the holder are sent (section 8(b)).")
+    email = models.EmailField(blank=True)
+    telecopy = models.CharField("telecopy number", max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name

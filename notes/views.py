@@ -1,0 +1,24 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+
+from notes.models import Note
+from servicing.models import Period
+from servicing.selectors import note_balances, notes_with_balances
+
+
+@login_required
+def note_list(request):
+    notes = notes_with_balances().order_by("number")
+    return render(request, "notes/note_list.html", {"notes": notes})
+
+
+@login_required
+def note_detail(request, pk):
+    note = get_object_or_404(Note.objects.select_related("issuer", "holder"), pk=pk)
+    context = {
+        "note": note,
+        "balances": note_balances(note),
+        "periods": Period.objects.filter(note=note).order_by("-start")[:24],
+        "entries": note.entries.order_by("-effective_on", "-pk")[:50],
+    }
+    return render(request, "notes/note_detail.html", context)

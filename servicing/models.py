@@ -1,0 +1,342 @@
+"""The servicing records: the events staff record, and what posting them produced.
+
+Events (notices, payments, conversions, prepayments, defaults) are recorded by
+`servicing.services`. Ledger entries, periods, Events of Default and accelerations are written
+only by `servicing.posting`, from the engine's replay of the note.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from notes.models import MONEY
+
+
+class Method(models.TextChoices):
+    """How a notice was given (section 8(b))."""
+
+    CERTIFIED_MAIL = "certified_mail", "Certified mail"
+    REGISTERED_MAIL = "registered_mail", "Registered mail"
+    OVERNIGHT_COURIER = "overnight_courier", "Overnight courier"
+    TELECOPY = "telecopy", "Telecopy"
+    PERSONAL_DELIVERY = "personal_delivery", "Personal delivery"
+
+
+class Notice(models.Model):
+    class Kind(models.TextChoices):
+        CONVERSION = "conversion", "Notice of conversion (4(b))"
+        PREPAYMENT = "prepayment", "Notice of prepayment (3)"
+        ACCELERATION = "acceleration", "Notice of acceleration (7(y))"
+        DEFAULT = "default", "Notice of default"
+        ADDRESS_CHANGE = "address_change", "Change of address (8(b))"
+        OTHER = "other", "Other"
+
+    class Direction(models.TextChoices):
+        HOLDER_TO_COMPANY = "holder_to_company", "Holder to company"
+        COMPANY_TO_HOLDER = "company_to_holder", "Company to holder"
+
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    direction = models.CharField(max_length=20, choices=Direction.choices)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    sent_on = models.DateField()
+    deemed_received_on = models.DateField(editable=False)
+    description = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["note", "sent_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(deemed_received_on__gte=models.F("sent_on")), name="received_after_sent"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} sent {self.sent_on} by {self.get_method_display().lower()}"
+
+
+class Payment(models.Model):
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="payments")
+    received_on = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    reference = models.CharField(max_length=100, blank=True, help_text="Wire or cheque reference.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    # A payment keyed in error is not deleted: it is reversed, and the note replayed without it.
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversal_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["note", "received_on", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_above_zero")]
+
+    def __str__(self):
+        return f"{self.amount} received {self.received_on}"
+
+
+class Conversion(models.Model):
+    """The holder's election to convert (section 4); the results are filled in on the Conversion Date."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CONVERTED = "converted", "Converted"
+        REFUSED = "refused", "Refused"
+
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="conversions")
+    notice = models.OneToOneField(Notice, on_delete=models.PROTECT, related_name="conversion")
+    principal_requested = models.DecimalField(**MONEY, null=True, blank=True, help_text="Empty: all principal.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED, editable=False)
+    principal = models.DecimalField(**MONEY, null=True, editable=False)
+    interest = models.DecimalField(**MONEY, null=True, editable=False)
+    default_interest = models.DecimalField(**MONEY, null=True, editable=False)
+    amount = models.DecimalField(**MONEY, null=True, editable=False)
+    shares = models.PositiveBigIntegerField(null=True, editable=False)
+    refusal = models.TextField(blank=True, editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["note", "notice__deemed_received_on", "pk"]
+
+    def __str__(self):
+        return f"Conversion on {self.conversion_date}"
+
+    @property
+    def conversion_date(self):
+        return self.notice.deemed_received_on
+
+
+class Prepayment(models.Model):
+    """The company's prepayment under section 3, after the holder's conversion window."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        PAID = "paid", "Paid"
+
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="prepayments")
+    notice = models.OneToOneField(Notice, on_delete=models.PROTECT, related_name="prepayment")
+    prepayment_date = models.DateField()
+    principal_requested = models.DecimalField(**MONEY, null=True, blank=True, help_text="Empty: all principal.")
+    window_end = models.DateField(editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED, editable=False)
+    principal = models.DecimalField(**MONEY, null=True, editable=False)
+    interest = models.DecimalField(**MONEY, null=True, editable=False)
+    default_interest = models.DecimalField(**MONEY, null=True, editable=False)
+    amount = models.DecimalField(**MONEY, null=True, editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["note", "prepayment_date", "pk"]
+
+    def __str__(self):
+        return f"Prepayment on {self.prepayment_date}"
+
+
+class DefaultEvent(models.Model):
+    """A default other than non-payment, as recorded by staff (section 7(a)(ii)–(iv))."""
+
+    class Kind(models.TextChoices):
+        COVENANT = "covenant", "Covenant breach (7(a)(ii))"
+        INSOLVENCY = "insolvency", "Insolvency (7(a)(iii))"
+        MISREPRESENTATION = "misrepresentation", "Misrepresentation (7(a)(iv))"
+
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="default_events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    occurred_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True, help_text="Cure (covenant) or the holder's written waiver.")
+    description = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["note", "occurred_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("occurred_on")), name="ends_after_it_occurs"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="insolvency") | Q(ended_on__isnull=True), name="insolvency_does_not_end"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.occurred_on}"
+
+
+class AccelerationNotice(models.Model):
+    """The holder's written notice declaring the note due (7(y))."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        EFFECTIVE = "effective", "Accelerated"
+        NO_EFFECT = "no_effect", "No effect (already accelerated)"
+        REFUSED = "refused", "Refused"
+
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="acceleration_notices")
+    notice = models.OneToOneField(Notice, on_delete=models.PROTECT, related_name="acceleration")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED, editable=False)
+    refusal = models.TextField(blank=True, editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return f"Acceleration notice effective {self.notice.deemed_received_on}"
+
+
+class LedgerEntry(models.Model):
+    """One append-only ledger line. Balances are sums of these; a correction is a reversal."""
+
+    class Account(models.TextChoices):
+        PRINCIPAL = "principal", "Principal"
+        INTEREST = "interest", "Interest"
+        DEFAULT_INTEREST = "default_interest", "Default interest"
+        COSTS = "costs", "Costs of collection"
+        UNAPPLIED = "unapplied", "Unapplied funds"
+
+    class Kind(models.TextChoices):
+        FUNDING = "funding", "Funding"
+        BILL = "bill", "Interest billed"
+        COST = "cost", "Costs billed"
+        PAYMENT = "payment", "Payment"
+        UNAPPLIED_APPLIED = "unapplied_applied", "Unapplied funds applied"
+        CONVERSION = "conversion", "Conversion"
+        PREPAYMENT = "prepayment", "Prepayment"
+        REVERSAL = "reversal", "Reversal"
+
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="entries")
+    effective_on = models.DateField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    account = models.CharField(max_length=20, choices=Account.choices)
+    key = models.CharField(max_length=60, help_text="What the entry is for: a period, payment, conversion…")
+    amount = models.DecimalField(**MONEY)
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    posted_at = models.DateTimeField(auto_now_add=True)
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    job = models.CharField(max_length=40, blank=True, help_text="The job that posted it, when no user did.")
+
+    class Meta:
+        ordering = ["note", "effective_on", "pk"]
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["note", "effective_on"]), models.Index(fields=["note", "key"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_not_zero"),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False) | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                name="reversal_names_what_it_reverses",
+            ),
+            models.CheckConstraint(
+                condition=Q(posted_by__isnull=False) | ~Q(job=""), name="entry_names_who_posted_it"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.effective_on} {self.kind} {self.account} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("ledger entries are append-only: post a reversal instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("ledger entries are append-only: post a reversal instead")
+
+
+class Period(models.Model):
+    """An accrual period as billed (servicing-rules.md, "Accrual periods and billing")."""
+
+    class Reason(models.TextChoices):
+        MONTH_END = "month_end", "Month end"
+        MATURITY = "maturity", "Maturity"
+        ACCELERATION = "acceleration", "Acceleration"
+        PREPAYMENT = "prepayment", "Prepayment"
+        CONVERSION = "conversion", "Conversion"
+
+    note = models.ForeignKey("notes.Note", on_delete=models.CASCADE, related_name="periods")
+    start = models.DateField()
+    end = models.DateField()
+    days = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    interest = models.DecimalField(**MONEY)
+    default_interest = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["note", "start"]
+        constraints = [models.UniqueConstraint(fields=["note", "start"], name="one_period_per_start")]
+
+    def __str__(self):
+        return f"{self.start} – {self.end}"
+
+
+class DefaultPeriod(models.Model):
+    """An Event of Default or payment default, as the replay found it: first day in, first day out."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "Payment default (7(a)(i))"
+        COVENANT = "covenant", "Covenant breach (7(a)(ii))"
+        INSOLVENCY = "insolvency", "Insolvency (7(a)(iii))"
+        MISREPRESENTATION = "misrepresentation", "Misrepresentation (7(a)(iv))"
+
+    note = models.ForeignKey("notes.Note", on_delete=models.CASCADE, related_name="default_periods")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["note", "start", "kind"]
+        verbose_name = "Event of Default"
+        verbose_name_plural = "Events of Default"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} from {self.start}"
+
+
+class Acceleration(models.Model):
+    class Kind(models.TextChoices):
+        AUTOMATIC = "automatic", "Automatic (insolvency, 7(x))"
+        HOLDER_NOTICE = "holder_notice", "Holder's notice (7(y))"
+
+    note = models.OneToOneField("notes.Note", on_delete=models.CASCADE, related_name="acceleration")
+    date = models.DateField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+
+    def __str__(self):
+        return f"Accelerated {self.date}"
+
+
+class JobRun(models.Model):
+    """One run of a job (the close, a statement run): when, what it did, what failed."""
+
+    job = models.CharField(max_length=40)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    through = models.DateField(null=True, blank=True)
+    notes_processed = models.PositiveIntegerField(default=0)
+    entries_posted = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.job} {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,328 @@
+"""Writes. Every change to a note goes through one of these functions.
+
+Each checks the rules (refusing with a ValidationError that names the field and the rule, and
+changing nothing), locks the note row, records the event and who recorded it, and posts the
+note's ledger in the same transaction: through the event's day if that day has come, or by
+replaying the note when the event is dated on or before a day already posted.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from holders.models import Holder
+from notes.models import ClosingPrice, Issuer, Note
+from servicing import clock, engine
+from servicing.engine.replay import check_events, horizon
+from servicing.models import AccelerationNotice, Conversion, DefaultEvent, Notice, Payment, Prepayment
+from servicing.posting import post_notes
+from servicing.selectors import default_event, note_events
+
+
+def _refuse(field: str, message: str):
+    return ValidationError({field: [message]})
+
+
+def _stamp(obj, by):
+    obj._history_user = by  # django-simple-history: who made this change
+    return obj
+
+
+def _lock(note: Note) -> Note:
+    return Note.objects.select_for_update().get(pk=note.pk)
+
+
+def _check(note: Note, *extra: engine.Event, without: str | None = None) -> None:
+    """Replay the note with `extra` events through the last day any event reaches, strictly."""
+    events = [e for e in note_events(note) if without is None or f"{type(e).__name__}:{e.ref}" != without]
+    events += extra
+    try:
+        check_events(note.terms, events)
+        engine.run(note.terms, events, horizon(note.terms, events), strict=True)
+    except engine.RuleError as e:
+        raise _refuse(e.field, e.message) from None
+
+
+def _post(note: Note, changed_on: date, *, by, job: str) -> None:
+    """Post the note through `changed_on` (or today, if earlier); replay it if that day was posted."""
+    if by is None and not job:
+        raise ValueError("a posting names the user or the job that made it")
+    posted = note.closed_through or note.agreement_date - timedelta(days=1)
+    full = note.closed_through is not None and changed_on <= note.closed_through
+    through = max(posted, min(changed_on, clock.today()))
+    if full or through > posted:
+        post_notes([note], through, full_ids={note.pk} if full else set(), by=by, job=job)
+
+
+def _notice(note, *, kind, direction, method, sent_on, description="", by=None) -> Notice:
+    try:
+        deemed = engine.notices.deemed_received(sent_on, method, note.calendar)
+    except engine.RuleError as e:
+        raise _refuse("method", e.message) from None
+    notice = Notice(
+        note=note,
+        kind=kind,
+        direction=direction,
+        method=method,
+        sent_on=sent_on,
+        deemed_received_on=deemed,
+        description=description,
+        recorded_by=by,
+    )
+    return notice
+
+
+@transaction.atomic
+def closing_price_record(*, issuer: Issuer, date: date, close: Decimal, by=None) -> ClosingPrice:
+    """A closing price; a different price for a day already stored is refused (one close a day)."""
+    if close <= 0:
+        raise _refuse("close", f"closing price {close} on {date} must be above zero")
+    existing = ClosingPrice.objects.filter(issuer=issuer, date=date).first()
+    if existing:
+        if existing.close != close:
+            raise _refuse("close", f"{issuer} already has a closing price of {existing.close} on {date}")
+        return existing
+    price = ClosingPrice(issuer=issuer, date=date, close=close)
+    _stamp(price, by).save()
+    return price
+
+
+@transaction.atomic
+def note_create(
+    *,
+    issuer: Issuer,
+    holder: Holder,
+    agreement_date: date,
+    maturity_date: date,
+    principal: Decimal,
+    rate: Decimal,
+    number: str = "",
+    default_rate_spread: Decimal = Decimal("0.03"),
+    max_lawful_rate: Decimal | None = None,
+    prepayment_lockout_months: int = 3,
+    conversion_premium: Decimal = Decimal("1.10"),
+    conversion_price: Decimal | None = None,
+    calendar: str = "XFED",
+    by=None,
+    job: str = "",
+) -> Note:
+    """A new note, funded on its agreement date; its conversion price comes from the issuer's
+    five closes before that date unless given (section 4(a))."""
+    closes = []
+    if conversion_price is None:
+        stored = ClosingPrice.objects.filter(issuer=issuer, date__lt=agreement_date).order_by("-date")[:5]
+        try:
+            picked = engine.conversion.reference_closes([(c.date, c.close) for c in stored], agreement_date)
+            conversion_price = engine.conversion.conversion_price([c for _, c in picked], conversion_premium)
+        except engine.RuleError as e:
+            raise _refuse(e.field, e.message) from None
+        closes = list(stored)
+    note = Note(
+        number=number,
+        issuer=issuer,
+        holder=holder,
+        agreement_date=agreement_date,
+        maturity_date=maturity_date,
+        principal=principal,
+        rate=rate,
+        default_rate_spread=default_rate_spread,
+        max_lawful_rate=max_lawful_rate,
+        prepayment_lockout_months=prepayment_lockout_months,
+        conversion_premium=conversion_premium,
+        conversion_price=conversion_price,
+        calendar=calendar,
+        created_by=by,
+    )
+    try:
+        note.terms.check()
+    except engine.RuleError as e:
+        raise _refuse(e.field, e.message) from None
+    if number and Note.objects.filter(number=number).exists():
+        raise _refuse("number", f"a note numbered {number} already exists")
+    _stamp(note, by).save()
+    if not number:
+        note.number = f"CN-{note.pk:05d}"
+        note.save(update_fields=["number"])
+    note.reference_closes.set(closes)
+    _post(note, agreement_date, by=by, job=job)
+    return note
+
+
+@transaction.atomic
+def payment_record(*, note: Note, received_on: date, amount: Decimal, reference: str = "", by=None, job="") -> Payment:
+    """A payment received, applied by the order of section 1."""
+    note = _lock(note)
+    payment = Payment(note=note, received_on=received_on, amount=amount, reference=reference, recorded_by=by)
+    _check(note, engine.Payment("new", received_on, amount))
+    _stamp(payment, by).save()
+    _post(note, received_on, by=by, job=job)
+    return payment
+
+
+@transaction.atomic
+def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
+    """A payment keyed in error: kept, marked reversed, and the note replayed without it."""
+    note = _lock(payment.note)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.reversed_at:
+        raise _refuse("payment", f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}")
+    if not reason.strip():
+        raise _refuse("reason", "a reversal needs a reason")
+    _check(note, without=f"Payment:{payment.pk}")
+    payment.reversed_at, payment.reversed_by, payment.reversal_reason = timezone.now(), by, reason
+    _stamp(payment, by).save()
+    _post(note, payment.received_on, by=by, job="")
+    return payment
+
+
+@transaction.atomic
+def notice_record(
+    *, note: Note, kind: str, direction: str, method: str, sent_on: date, description: str = "", by=None
+) -> Notice:
+    """A notice with no servicing effect of its own (an address change, a notice of default…)."""
+    if kind in (Notice.Kind.CONVERSION, Notice.Kind.PREPAYMENT, Notice.Kind.ACCELERATION):
+        raise _refuse("kind", f"record a {kind} notice with its own workflow, which checks its rules")
+    notice = _notice(note, kind=kind, direction=direction, method=method, sent_on=sent_on, description=description, by=by)
+    if sent_on < note.agreement_date:
+        raise _refuse("sent_on", f"sent_on {sent_on} is before the agreement date {note.agreement_date}")
+    _stamp(notice, by).save()
+    return notice
+
+
+@transaction.atomic
+def conversion_record(
+    *, note: Note, notice_sent: date, method: str, principal: Decimal | None = None, by=None, job=""
+) -> Conversion:
+    """The holder's notice of conversion (4(b)); it converts on the day the company is deemed to receive it."""
+    note = _lock(note)
+    notice = _notice(
+        note,
+        kind=Notice.Kind.CONVERSION,
+        direction=Notice.Direction.HOLDER_TO_COMPANY,
+        method=method,
+        sent_on=notice_sent,
+        by=by,
+    )
+    _check(note, engine.Conversion("new", notice_sent, notice.deemed_received_on, principal))
+    _stamp(notice, by).save()
+    conversion = _stamp(Conversion(note=note, notice=notice, principal_requested=principal, recorded_by=by), by)
+    conversion.save()
+    _post(note, notice.deemed_received_on, by=by, job=job)
+    return conversion
+
+
+@transaction.atomic
+def prepayment_record(
+    *,
+    note: Note,
+    notice_sent: date,
+    method: str,
+    prepayment_date: date,
+    principal: Decimal | None = None,
+    by=None,
+    job="",
+) -> Prepayment:
+    """The company's notice of prepayment (section 3); the holder may convert within the window."""
+    note = _lock(note)
+    notice = _notice(
+        note,
+        kind=Notice.Kind.PREPAYMENT,
+        direction=Notice.Direction.COMPANY_TO_HOLDER,
+        method=method,
+        sent_on=notice_sent,
+        by=by,
+    )
+    _check(note, engine.Prepayment("new", notice_sent, notice.deemed_received_on, prepayment_date, principal))
+    _stamp(notice, by).save()
+    prepayment = Prepayment(
+        note=note,
+        notice=notice,
+        prepayment_date=prepayment_date,
+        principal_requested=principal,
+        window_end=engine.calendar.add_business_days(notice.deemed_received_on, 3, note.calendar),
+        recorded_by=by,
+    )
+    _stamp(prepayment, by).save()
+    _post(note, prepayment_date, by=by, job=job)
+    return prepayment
+
+
+@transaction.atomic
+def default_record(
+    *,
+    note: Note,
+    kind: str,
+    occurred_on: date,
+    ended_on: date | None = None,
+    description: str = "",
+    by=None,
+    job="",
+) -> DefaultEvent:
+    """A covenant breach, misrepresentation or insolvency (section 7); insolvency accelerates (7(x))."""
+    note = _lock(note)
+    if kind not in DefaultEvent.Kind.values:
+        raise _refuse("kind", f"kind {kind!r} is not one of {', '.join(DefaultEvent.Kind.values)}")
+    if kind == DefaultEvent.Kind.INSOLVENCY and ended_on is not None:
+        raise _refuse("ended_on", "an insolvency does not end by cure or waiver here; record a waiver of the acceleration instead")
+    event = DefaultEvent(
+        note=note, kind=kind, occurred_on=occurred_on, ended_on=ended_on, description=description, recorded_by=by
+    )
+    _check(note, default_event(event))
+    _stamp(event, by).save()
+    _post(note, occurred_on, by=by, job=job)
+    return event
+
+
+@transaction.atomic
+def default_end(*, event: DefaultEvent, ended_on: date, by=None, job="") -> DefaultEvent:
+    """A covenant breach cured, or a misrepresentation waived in writing by the holder (7(d))."""
+    note = _lock(event.note)
+    event = DefaultEvent.objects.select_for_update().get(pk=event.pk)
+    if event.kind == DefaultEvent.Kind.INSOLVENCY:
+        raise _refuse("ended_on", "an insolvency is not cured or waived here")
+    if event.ended_on is not None:
+        raise _refuse("ended_on", f"this default already ended on {event.ended_on}")
+    event.ended_on = ended_on
+    _check(note, default_event(event), without=f"{type(default_event(event)).__name__}:{event.pk}")
+    _stamp(event, by).save()
+    _post(note, ended_on, by=by, job=job)
+    return event
+
+
+@transaction.atomic
+def acceleration_record(*, note: Note, notice_sent: date, method: str, by=None, job="") -> AccelerationNotice:
+    """The holder's written notice of acceleration (7(y)), effective when the company is deemed to receive it."""
+    note = _lock(note)
+    notice = _notice(
+        note,
+        kind=Notice.Kind.ACCELERATION,
+        direction=Notice.Direction.HOLDER_TO_COMPANY,
+        method=method,
+        sent_on=notice_sent,
+        by=by,
+    )
+    _check(note, engine.AccelerationNotice("new", notice_sent, notice.deemed_received_on))
+    _stamp(notice, by).save()
+    acceleration = _stamp(AccelerationNotice(note=note, notice=notice, recorded_by=by), by)
+    acceleration.save()
+    _post(note, notice.deemed_received_on, by=by, job=job)
+    return acceleration
+
+
+@transaction.atomic
+def note_replay(*, note: Note, by=None, job="") -> int:
+    """Replay a note in full and post only the differences (nothing, when the ledger is right)."""
+    note = _lock(note)
+    if note.closed_through is None:
+        return 0
+    return post_notes([note], note.closed_through, full_ids={note.pk}, by=by, job=job)
+
+
+def issuer_for(name: str) -> Issuer:
+    try:
+        return Issuer.objects.get_or_create(name=name)[0]
+    except IntegrityError:  # created meanwhile by another transaction
+        return Issuer.objects.get(name=name)
