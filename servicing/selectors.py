@@ -5,13 +5,27 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum
+from django.db.models import DecimalField, F, Q, Sum
 
 from notes.models import Note
 from servicing import engine
+from servicing.engine.money import to_cents
 from servicing.models import AccelerationNotice, Conversion, DefaultEvent, LedgerEntry, Payment, Prepayment
 
 ZERO = Decimal("0.00")
+
+
+class MoneySum(Sum):
+    """A sum of money read back in cents, zero when there is nothing to add.
+
+    SQLite (the development default) adds decimals as floats: the cents are exact, the digits past
+    them are noise, so the sum is rounded to the cent on the way out.
+    """
+
+    output_field = DecimalField(max_digits=20, decimal_places=2)
+
+    def convert_value(self, value, expression, connection):
+        return ZERO if value is None else to_cents(Decimal(value))
 
 
 def events_by_note(notes: list[Note], *, full_ids: set[int]) -> dict[int, list[engine.Event]]:
@@ -79,7 +93,7 @@ class Balances:
 
 def ledger_sums(entries) -> dict[str, Decimal]:
     sums = {a: ZERO for a in LedgerEntry.Account.values}
-    for row in entries.values("account").annotate(total=Sum("amount")):
+    for row in entries.values("account").annotate(total=MoneySum("amount")):
         sums[row["account"]] = row["total"]
     return sums
 
@@ -104,7 +118,7 @@ def notes_with_balances():
     acct = LedgerEntry.Account
 
     def total(account):
-        return Sum("entries__amount", filter=Q(entries__account=account), default=ZERO)
+        return MoneySum("entries__amount", filter=Q(entries__account=account))
 
     return Note.objects.select_related("holder", "issuer").annotate(
         principal_outstanding=total(acct.PRINCIPAL),

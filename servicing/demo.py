@@ -1,0 +1,99 @@
+"""Demo data for the embedded default: the agreement's note and two notes dated around today."""
+
+import json
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from holders.services import holder_create
+from notes.models import Note
+from servicing import clock, engine, services
+from servicing.close import close_books
+from servicing.engine.calendar import add_business_days, add_months
+from servicing.simulate import simulate
+
+SCENARIO = Path(__file__).with_name("demo_scenario.json")
+JOB = "load_demo"
+
+
+@transaction.atomic
+def load_demo() -> list[Note]:
+    """Create the demo notes (once) and post them through yesterday."""
+    if Note.objects.filter(number__startswith="DEMO-").exists():
+        close_books()
+        return list(Note.objects.filter(number__startswith="DEMO-"))
+    innovo, _ = simulate(json.loads(SCENARIO.read_text()))
+    Note.objects.filter(pk=innovo.pk).update(number="DEMO-INNOVO")
+    issuer = innovo.issuer
+    holder = holder_create(
+        name="Harbor Point Capital LLC",
+        kind="entity",
+        email="notices@harborpoint.example",
+        notice_address="200 Harbor Point Road\nStamford, CT 06902",
+        telecopy="+1 203 555 0142",
+    )
+    today = clock.today()
+    # A note in good standing: every bill paid on its due date; the next interest falls due soon.
+    start = add_months(today.replace(day=15), -4)
+    current = services.note_create(
+        number="DEMO-CURRENT",
+        issuer=issuer,
+        holder=holder,
+        agreement_date=start,
+        maturity_date=add_months(start, 24),
+        principal=Decimal("250000.00"),
+        rate=Decimal("0.08"),
+        conversion_price=Decimal("3.25"),
+        job=JOB,
+    )
+    _pay_bills(current, before=today)
+    # A note past due on last month's interest, with the company's prepayment notice just sent:
+    # the holder's conversion window is open.
+    start = add_months(today.replace(day=10), -5)
+    late = services.note_create(
+        number="DEMO-LATE",
+        issuer=issuer,
+        holder=holder,
+        agreement_date=start,
+        maturity_date=add_months(start, 18),
+        principal=Decimal("120000.00"),
+        rate=Decimal("0.075"),
+        conversion_price=Decimal("2.80"),
+        job=JOB,
+    )
+    _pay_bills(late, before=add_months(today.replace(day=1), -1))
+    sent = today - timedelta(days=1)
+    received = add_business_days(sent, 1, late.calendar)
+    services.prepayment_record(
+        note=late,
+        notice_sent=sent,
+        method="overnight_courier",
+        prepayment_date=add_business_days(received, 10, late.calendar),
+        principal=Decimal("50000.00"),
+        job=JOB,
+    )
+    close_books()
+    return list(Note.objects.filter(number__startswith="DEMO-").order_by("pk"))
+
+
+def _pay_bills(note: Note, *, before) -> None:
+    """Pay each period's interest on its due date, for bills due before `before`."""
+    for period in engine.run(note.terms, [], before).periods:
+        if period.due_date < before:
+            services.payment_record(
+                note=note, received_on=period.due_date, amount=period.interest, reference="wire", job=JOB
+            )
+
+
+def staff_login(username: str = "staff") -> tuple[str, str]:
+    """A staff superuser for the demo, with a new random password each time."""
+    password = secrets.token_urlsafe(9)
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"email": "staff@localhost"})
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return username, password
