@@ -1,0 +1,74 @@
+"""Properties that hold for any note and any events (hypothesis)."""
+
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servicing.engine import Conversion, Payment, State, Terms, run
+from servicing.engine.money import EXACT, to_cents
+
+START = date(2023, 12, 15)
+
+money = st.decimals(min_value=D("1000.00"), max_value=D("5000000.00"), places=2)
+rates = st.decimals(min_value=D("0.001"), max_value=D("0.25"), places=4)
+offsets = st.integers(min_value=0, max_value=400)
+
+
+def terms(principal, rate):
+    return Terms(START, date(2024, 12, 16), principal, rate, conversion_price=D("3.00"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(principal=money, rate=rates, convert_on=st.integers(min_value=1, max_value=120), share=st.integers(1, 99))
+def test_a_periods_interest_is_the_sum_of_its_days_rounded_once(principal, rate, convert_on, share):
+    day = START + timedelta(days=convert_on)
+    converted = to_cents(principal * share / 100)
+    t = terms(principal, rate)
+    r = run(t, [Conversion("c", day, day, converted)], date(2024, 5, 31))
+    for p in r.periods:
+        exact = D(0)
+        d = p.start
+        while d <= p.end:
+            outstanding = principal - converted if d >= day else principal
+            exact = EXACT.add(exact, EXACT.divide(EXACT.multiply(outstanding, rate), D(365)))
+            d += timedelta(days=1)
+        assert p.interest == to_cents(exact), p
+
+
+payments = st.lists(
+    st.tuples(offsets, st.decimals(min_value=D("0.01"), max_value=D("400000.00"), places=2)), max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(principal=money, rate=rates, paid=payments)
+def test_a_payment_is_never_lost(principal, rate, paid):
+    t = terms(principal, rate)
+    events = [Payment(str(i), START + timedelta(days=o), amount) for i, (o, amount) in enumerate(paid)]
+    r = run(t, events, date(2025, 2, 28))
+    for p in r.payments:
+        applied = p.to_default_interest + p.to_interest + p.to_principal + p.to_costs
+        assert applied + p.to_unapplied == p.amount
+    # Everything received is either applied to something owed or still held as unapplied funds.
+    received = sum((e.amount for e in events), D(0))
+    applied = -sum(
+        (x.amount for x in r.postings if x.kind in ("payment", "unapplied_applied") and x.account != "unapplied"),
+        D(0),
+    )
+    assert applied + r.balances.unapplied == received
+    assert r.balances.unapplied >= 0 and r.balances.principal >= 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(principal=money, rate=rates, paid=payments, split=st.integers(min_value=0, max_value=420))
+def test_going_on_from_any_day_gives_the_same_ledger(principal, rate, paid, split):
+    t = terms(principal, rate)
+    events = [Payment(str(i), START + timedelta(days=o), amount) for i, (o, amount) in enumerate(paid)]
+    end = date(2025, 2, 28)
+    whole = run(t, events, end)
+    first = run(t, events, START + timedelta(days=split))
+    rest = run(t, events, end, State.from_json(first.state.to_json()))
+    assert first.postings + rest.postings == whole.postings
+    assert rest.balances == whole.balances
