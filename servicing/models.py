@@ -200,6 +200,14 @@ class AccelerationNotice(models.Model):
         return f"Acceleration notice effective {self.notice.deemed_received_on}"
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValueError("ledger entries are append-only: post a reversal instead")
+
+    def delete(self):
+        raise ValueError("ledger entries are append-only: post a reversal instead")
+
+
 class LedgerEntry(models.Model):
     """One append-only ledger line. Balances are sums of these; a correction is a reversal."""
 
@@ -232,6 +240,8 @@ class LedgerEntry(models.Model):
     posted_at = models.DateTimeField(auto_now_add=True)
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     job = models.CharField(max_length=40, blank=True, help_text="The job that posted it, when no user did.")
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["note", "effective_on", "pk"]
