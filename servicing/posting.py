@@ -9,8 +9,11 @@ prepayments are rewritten from the same replay.
 Callers hold the notes' rows locked (`select_for_update`) inside a transaction.
 """
 
+import json
 from collections import Counter
 from datetime import date
+
+from django.db import connection
 
 from notes.models import Note
 from servicing import engine
@@ -61,10 +64,23 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
         note.accrued_default_interest = result.balances.accrued_default_interest
     LedgerEntry.objects.bulk_create(entries, batch_size=2000)
     Period.objects.bulk_create(periods, batch_size=2000)
-    Note.objects.bulk_update(
-        notes, ["closed_through", "engine_state", "accrued_interest", "accrued_default_interest"], batch_size=500
-    )
+    _save_states(notes)
     return len(entries)
+
+
+def _save_states(notes: list[Note]) -> None:
+    """Write the notes' servicing state in one batched statement (bulk_update's CASE is far slower)."""
+    table = connection.ops.quote_name(Note._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET closed_through = %s, engine_state = %s, accrued_interest = %s, "
+        "accrued_default_interest = %s WHERE id = %s"
+    )
+    rows = [
+        (n.closed_through, json.dumps(n.engine_state), n.accrued_interest, n.accrued_default_interest, n.pk)
+        for n in notes
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _entry(p: engine.Posting, stamp: dict) -> LedgerEntry:

@@ -9,7 +9,7 @@ that state back it goes on from the next day, so a nightly close replays only th
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -272,9 +272,22 @@ class State:
         return cls(day=terms.agreement_date - ONE_DAY, principal=terms.principal, period_start=terms.agreement_date)
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        data["version"] = STATE_VERSION
-        return _encode(data)
+        a = self.acceleration
+        return _encode(
+            {
+                "version": STATE_VERSION,
+                "day": self.day,
+                "principal": self.principal,
+                "period_start": self.period_start,
+                "interest_sum": self.interest_sum,
+                "default_sum": self.default_sum,
+                "unapplied": self.unapplied,
+                "principal_due_on": self.principal_due_on,
+                "acceleration": {"date": a.date, "kind": a.kind, "ref": a.ref} if a else None,
+                "items": [vars(i) for i in self.items],
+                "payment_defaults": self.payment_defaults,
+            }
+        )
 
     @classmethod
     def from_json(cls, data: dict) -> State | None:

@@ -1,0 +1,88 @@
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from notes.models import Note
+from servicing.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "innovo-mixed-year.json"
+
+
+def simulate(tmp_path, data, *args):
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    out, err = StringIO(), StringIO()
+    code = 0
+    try:
+        call_command("simulate", str(path), *args, stdout=out, stderr=err)
+    except SystemExit as e:
+        code = e.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def scenario(**changes):
+    data = json.loads(SCENARIO.read_text())
+    for path, value in changes.items():
+        target = data
+        *parents, last = path.split("__")
+        for p in parents:
+            target = target[int(p)] if p.isdigit() else target[p]
+        target[int(last) if last.isdigit() else last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"as_of": "2005-02-30"}, "as_of: '2005-02-30' is not a date"),
+        ({"note__principal": 500000}, "note.principal: 500000 must be a decimal number written as a string"),
+        ({"note__principal": "-1.00"}, "note.principal: principal -1.00 must be above zero"),
+        ({"note__rate": "abc"}, "note.rate: 'abc' is not a decimal number"),
+        ({"events__0__amount": "0.00"}, "events[0].amount: amount 0.00 must be above zero"),
+        ({"events__0__type": "gift"}, "events[0].type: 'gift' is not one of"),
+        ({"events__3__notice": {"sent": "2004-10-04", "method": "pigeon"}}, "events[3].method: unknown notice method"),
+        ({"events__3__principal": "600000.00"}, "events[3].principal: conversion on 2004-10-09 of 600000.00 refused"),
+        ({"note__reference_closes": []}, "note.reference_closes: 5 closing prices before 2004-06-15 are needed"),
+        ({"as_of": "2004-01-01"}, "as_of: 2004-01-01 is before the agreement date"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_naming_the_field_and_keeps_nothing(tmp_path, changes, words):
+    code, out, err = simulate(tmp_path, scenario(**changes))
+    assert code == 2
+    assert out == ""
+    assert err.strip().splitlines()[-1].startswith("error: ")
+    assert words in err
+    assert Note.objects.count() == 0 and LedgerEntry.objects.count() == 0
+
+
+def test_malformed_json_is_refused(tmp_path):
+    code, out, err = simulate(tmp_path, "{not json")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: cannot read the scenario")
+
+
+def test_events_after_as_of_are_checked_but_change_nothing(tmp_path):
+    data = scenario(as_of="2004-09-30")
+    code, out, _ = simulate(tmp_path, data)
+    assert code == 0
+    result = json.loads(out)
+    assert result["conversions"] == [] and result["prepayments"] == []
+    assert [p["date"] for p in result["payments"]] == ["2004-07-01", "2004-08-02", "2004-09-10"]
+    assert result["balances"]["principal"] == "500000.00"
+    bad = scenario(as_of="2004-09-30", events__4__date="2004-12-06")  # inside the holder's window
+    code, _, err = simulate(tmp_path, bad)
+    assert code == 2 and "conversion window" in err
+
+
+def test_it_rolls_back_unless_told_to_commit(tmp_path):
+    code, _, _ = simulate(tmp_path, scenario())
+    assert code == 0 and Note.objects.count() == 0
+    code, out, err = simulate(tmp_path, scenario(), "--commit")
+    note = Note.objects.get()
+    assert f"note id {note.pk}" in err
+    assert note.closed_through.isoformat() == "2005-01-31"
+    assert json.loads(out)["balances"]["payoff_amount"] == "202438.50"
