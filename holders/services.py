@@ -6,7 +6,13 @@ from holders.models import Holder
 
 @transaction.atomic
 def holder_create(
-    *, name: str, kind: str = Holder.Kind.INDIVIDUAL, email: str = "", notice_address: str = "", telecopy: str = "", by=None
+    *,
+    name: str,
+    kind: str = Holder.Kind.INDIVIDUAL,
+    email: str = "",
+    notice_address: str = "",
+    telecopy: str = "",
+    by=None,
 ) -> Holder:
     holder = Holder(kind=kind, name=name.strip(), email=email, notice_address=notice_address, telecopy=telecopy)
     try:

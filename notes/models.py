@@ -86,7 +86,9 @@ class Note(models.Model):
         ordering = ["number"]
         constraints = [
             models.CheckConstraint(condition=Q(principal__gt=0), name="note_principal_above_zero"),
-            models.CheckConstraint(condition=Q(maturity_date__gt=models.F("agreement_date")), name="matures_after_agreement"),
+            models.CheckConstraint(
+                condition=Q(maturity_date__gt=models.F("agreement_date")), name="matures_after_agreement"
+            ),
             models.CheckConstraint(condition=Q(conversion_price__gt=0), name="conversion_price_above_zero"),
         ]
 

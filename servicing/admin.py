@@ -155,7 +155,18 @@ class AccelerationNoticeAdmin(OutcomeAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["note", "effective_on", "kind", "account", "key", "amount", "reverses", "posted_by", "job", "posted_at"]
+    list_display = [
+        "note",
+        "effective_on",
+        "kind",
+        "account",
+        "key",
+        "amount",
+        "reverses",
+        "posted_by",
+        "job",
+        "posted_at",
+    ]
     list_filter = ["kind", "account", "job"]
     search_fields = ["note__number", "key"]
     date_hierarchy = "effective_on"

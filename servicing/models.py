@@ -51,7 +51,9 @@ class Notice(models.Model):
     class Meta:
         ordering = ["note", "sent_on", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(deemed_received_on__gte=models.F("sent_on")), name="received_after_sent"),
+            models.CheckConstraint(
+                condition=Q(deemed_received_on__gte=models.F("sent_on")), name="received_after_sent"
+            ),
         ]
 
     def __str__(self):
@@ -167,7 +169,8 @@ class DefaultEvent(models.Model):
         ordering = ["note", "occurred_on", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("occurred_on")), name="ends_after_it_occurs"
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("occurred_on")),
+                name="ends_after_it_occurs",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="insolvency") | Q(ended_on__isnull=True), name="insolvency_does_not_end"
@@ -234,9 +237,7 @@ class LedgerEntry(models.Model):
     account = models.CharField(max_length=20, choices=Account.choices)
     key = models.CharField(max_length=60, help_text="What the entry is for: a period, payment, conversion…")
     amount = models.DecimalField(**MONEY)
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
-    )
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     posted_at = models.DateTimeField(auto_now_add=True)
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     job = models.CharField(max_length=40, blank=True, help_text="The job that posted it, when no user did.")
@@ -253,9 +254,7 @@ class LedgerEntry(models.Model):
                 condition=Q(kind="reversal", reverses__isnull=False) | (~Q(kind="reversal") & Q(reverses__isnull=True)),
                 name="reversal_names_what_it_reverses",
             ),
-            models.CheckConstraint(
-                condition=Q(posted_by__isnull=False) | ~Q(job=""), name="entry_names_who_posted_it"
-            ),
+            models.CheckConstraint(condition=Q(posted_by__isnull=False) | ~Q(job=""), name="entry_names_who_posted_it"),
         ]
 
     def __str__(self):

@@ -72,7 +72,7 @@ def _save_states(notes: list[Note]) -> None:
     """Write the notes' servicing state in one batched statement (bulk_update's CASE is far slower)."""
     table = connection.ops.quote_name(Note._meta.db_table)
     sql = (
-        f"UPDATE {table} SET closed_through = %s, engine_state = %s, accrued_interest = %s, "
+        f"UPDATE {table} SET closed_through = %s, engine_state = %s, accrued_interest = %s, "  # noqa: S608 (a table name)
         "accrued_default_interest = %s WHERE id = %s"
     )
     rows = [
@@ -169,4 +169,3 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
 
 def _state_day_before(note: Note) -> date:
     return note.closed_through or date.min
-

@@ -185,7 +185,9 @@ def notice_record(
     """A notice with no servicing effect of its own (an address change, a notice of default…)."""
     if kind in (Notice.Kind.CONVERSION, Notice.Kind.PREPAYMENT, Notice.Kind.ACCELERATION):
         raise _refuse("kind", f"record a {kind} notice with its own workflow, which checks its rules")
-    notice = _notice(note, kind=kind, direction=direction, method=method, sent_on=sent_on, description=description, by=by)
+    notice = _notice(
+        note, kind=kind, direction=direction, method=method, sent_on=sent_on, description=description, by=by
+    )
     if sent_on < note.agreement_date:
         raise _refuse("sent_on", f"sent_on {sent_on} is before the agreement date {note.agreement_date}")
     _stamp(notice, by).save()
@@ -266,7 +268,9 @@ def default_record(
     if kind not in DefaultEvent.Kind.values:
         raise _refuse("kind", f"kind {kind!r} is not one of {', '.join(DefaultEvent.Kind.values)}")
     if kind == DefaultEvent.Kind.INSOLVENCY and ended_on is not None:
-        raise _refuse("ended_on", "an insolvency does not end by cure or waiver here; record a waiver of the acceleration instead")
+        raise _refuse(
+            "ended_on", "an insolvency does not end by cure or waiver here; record a waiver of the acceleration instead"
+        )
     event = DefaultEvent(
         note=note, kind=kind, occurred_on=occurred_on, ended_on=ended_on, description=description, recorded_by=by
     )

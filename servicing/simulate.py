@@ -104,9 +104,7 @@ def report(note: Note) -> dict:
             }
             for p in prepayments.order_by("prepayment_date", "pk")
         ],
-        "accelerations": [
-            {"date": a.date.isoformat(), "kind": a.kind} for a in Acceleration.objects.filter(note=note)
-        ],
+        "accelerations": [{"date": a.date.isoformat(), "kind": a.kind} for a in Acceleration.objects.filter(note=note)],
         "defaults": [
             {"kind": d.kind, "start": d.start.isoformat(), "end": d.end.isoformat() if d.end else None}
             for d in DefaultPeriod.objects.filter(note=note).order_by("start", "kind")
@@ -126,7 +124,9 @@ def report(note: Note) -> dict:
 
 
 def _create_note(data: dict, n: dict) -> Note:
-    issuer = services.issuer_for(_text(_object(data, "issuer", "issuer", {"name": "Innovo Group Inc."}), "name", "issuer.name"))
+    issuer = services.issuer_for(
+        _text(_object(data, "issuer", "issuer", {"name": "Innovo Group Inc."}), "name", "issuer.name")
+    )
     h = _object(data, "holder", "holder", {"name": "Scenario holder"})
     with _where("holder"):
         holder = holder_create(name=_text(h, "name", "holder.name"), email=h.get("email") or "", by=None)
@@ -169,13 +169,14 @@ def _record(note: Note, e: dict, path: str) -> None:
     kind = e.get("type")
     if kind == "payment":
         services.payment_record(
-            note=note, received_on=_date(e, "date", f"{path}.date"), amount=_decimal(e, "amount", f"{path}.amount"), job=JOB
+            note=note,
+            received_on=_date(e, "date", f"{path}.date"),
+            amount=_decimal(e, "amount", f"{path}.amount"),
+            job=JOB,
         )
     elif kind == "conversion":
         sent, method = _notice(e, path)
-        services.conversion_record(
-            note=note, notice_sent=sent, method=method, principal=_principal(e, path), job=JOB
-        )
+        services.conversion_record(note=note, notice_sent=sent, method=method, principal=_principal(e, path), job=JOB)
     elif kind == "prepayment":
         sent, method = _notice(e, path)
         services.prepayment_record(

@@ -58,13 +58,20 @@ class Terms:
     def check(self) -> None:
         _money("principal", self.principal)
         if self.maturity_date <= self.agreement_date:
-            raise RuleError("maturity_date", f"maturity date {self.maturity_date} must be after the agreement date {self.agreement_date}")
+            raise RuleError(
+                "maturity_date",
+                f"maturity date {self.maturity_date} must be after the agreement date {self.agreement_date}",
+            )
         if self.rate < 0:
             raise RuleError("rate", f"rate {self.rate} must not be negative")
         if self.default_rate_spread < 0:
-            raise RuleError("default_rate_spread", f"default rate spread {self.default_rate_spread} must not be negative")
+            raise RuleError(
+                "default_rate_spread", f"default rate spread {self.default_rate_spread} must not be negative"
+            )
         if self.max_lawful_rate is not None and self.max_lawful_rate < self.rate:
-            raise RuleError("max_lawful_rate", f"maximum lawful rate {self.max_lawful_rate} must not be below the rate {self.rate}")
+            raise RuleError(
+                "max_lawful_rate", f"maximum lawful rate {self.max_lawful_rate} must not be below the rate {self.rate}"
+            )
         if self.prepayment_lockout_months < 0:
             raise RuleError("prepayment_lockout_months", "prepayment lockout months must not be negative")
         if self.conversion_price <= 0:
@@ -340,7 +347,9 @@ def check_events(terms: Terms, events: list[Event]) -> None:
                 if e.principal is not None:
                     _money("principal", e.principal)
                 if e.notice_sent < allowed or e.date < allowed:
-                    raise RuleError("date", f"prepayment notice and prepayment not permitted before {allowed} (lockout)")
+                    raise RuleError(
+                        "date", f"prepayment notice and prepayment not permitted before {allowed} (lockout)"
+                    )
                 window_end = add_business_days(e.holder_received, 3, terms.calendar)
                 if e.date <= window_end:
                     raise RuleError(
@@ -394,9 +403,7 @@ def horizon(terms: Terms, events: list[Event]) -> date:
     return max(days) + timedelta(days=1)
 
 
-def run(
-    terms: Terms, events: list[Event], through: date, state: State | None = None, *, strict: bool = True
-) -> Result:
+def run(terms: Terms, events: list[Event], through: date, state: State | None = None, *, strict: bool = True) -> Result:
     """Replay the note from `state` (or from its agreement date) through the end of `through`.
 
     strict: a rule broken on the day (an acceleration without an Event of Default, a conversion
@@ -640,7 +647,11 @@ class _Replay:
         s.principal -= principal
         amount = principal + interest + default_interest
         key = f"conversion:{e.ref}"
-        for account, value in (("principal", principal), ("interest", interest), ("default_interest", default_interest)):
+        for account, value in (
+            ("principal", principal),
+            ("interest", interest),
+            ("default_interest", default_interest),
+        ):
             if value:
                 self._post(d, "conversion", account, key, -value)
         self.r.conversions.append(
@@ -663,7 +674,11 @@ class _Replay:
         interest, default_interest = self._take_interest()
         s.principal -= principal
         key = f"prepayment:{e.ref}"
-        for account, value in (("principal", principal), ("interest", interest), ("default_interest", default_interest)):
+        for account, value in (
+            ("principal", principal),
+            ("interest", interest),
+            ("default_interest", default_interest),
+        ):
             if value:
                 self._post(d, "prepayment", account, key, -value)
         self.r.prepayments.append(

@@ -58,11 +58,15 @@ def test_a_back_dated_payment_replays_the_note_and_reverses_only_what_changed(ma
     note.refresh_from_db()
     expected = engine.run(note.terms, note_events(note), date(2024, 3, 5)).balances
     got = note_balances(note)
-    assert (got.interest_due, got.default_interest_due, got.accrued_default_interest) == (
-        expected.interest_due,
-        expected.default_interest_due,
-        expected.accrued_default_interest,
-    ) == (D("2900.00"), D("0.00"), D("124.13"))  # February's bill is late from 2 March: 4 × 31.03
+    assert (
+        (got.interest_due, got.default_interest_due, got.accrued_default_interest)
+        == (
+            expected.interest_due,
+            expected.default_interest_due,
+            expected.accrued_default_interest,
+        )
+        == (D("2900.00"), D("0.00"), D("124.13"))
+    )  # February's bill is late from 2 March: 4 × 31.03
     assert Period.objects.get(note=note, start=date(2024, 2, 1)).default_interest == D("0.00")
     assert list(note.default_periods.values_list("kind", "start", "end")) == [("payment", date(2024, 3, 2), None)]
 

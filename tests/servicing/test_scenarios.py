@@ -27,7 +27,9 @@ def differences(expected, actual, path=""):
     if isinstance(expected, list):
         if len(expected) != len(actual):
             return [f"{path}: {len(expected)} items expected, {len(actual)} given"]
-        return [d for i, (e, a) in enumerate(zip(expected, actual)) for d in differences(e, a, f"{path}[{i}]")]
+        return [
+            d for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for d in differences(e, a, f"{path}[{i}]")
+        ]
     return [] if same(expected, actual) else [f"{path}: expected {expected!r}, got {actual!r}"]
 
 

@@ -119,7 +119,14 @@ def test_a_conversion_of_more_than_is_outstanding_is_refused(make_note, staff):
 
 def test_an_acceleration_with_no_event_of_default_is_refused(make_note, staff):
     note = make_note()
-    refused(services.acceleration_record, "notice.sent", note=note, notice_sent=date(2024, 1, 20), method="telecopy", by=staff)
+    refused(
+        services.acceleration_record,
+        "notice.sent",
+        note=note,
+        notice_sent=date(2024, 1, 20),
+        method="telecopy",
+        by=staff,
+    )
 
 
 def test_an_unknown_notice_method_is_refused(make_note, staff):

@@ -34,10 +34,18 @@ def test_a_split_always_adds_up_to_the_cent(total, weights):
 
 
 def test_the_conversion_price_is_110_percent_of_the_five_closes_before_the_agreement():
-    closes = [(d, D(c)) for d, c in [
-        ("2004-06-04", "2.05"), ("2004-06-07", "2.10"), ("2004-06-08", "2.08"),
-        ("2004-06-09", "2.12"), ("2004-06-10", "2.15"), ("2004-06-14", "2.11"), ("2004-06-15", "9.99"),
-    ]]
+    closes = [
+        (d, D(c))
+        for d, c in [
+            ("2004-06-04", "2.05"),
+            ("2004-06-07", "2.10"),
+            ("2004-06-08", "2.08"),
+            ("2004-06-09", "2.12"),
+            ("2004-06-10", "2.15"),
+            ("2004-06-14", "2.11"),
+            ("2004-06-15", "9.99"),
+        ]
+    ]
     from datetime import date
 
     closes = [(date.fromisoformat(d), c) for d, c in closes]

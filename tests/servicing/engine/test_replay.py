@@ -120,7 +120,10 @@ def test_a_holiday_inside_the_cure_period_extends_it():
 
 
 def test_a_misrepresentation_runs_until_the_holders_written_waiver():
-    events = [Payment("feb", date(2024, 2, 1), D("2200.00")), Misrepresentation("m", date(2024, 2, 10), date(2024, 2, 15))]
+    events = [
+        Payment("feb", date(2024, 2, 1), D("2200.00")),
+        Misrepresentation("m", date(2024, 2, 10), date(2024, 2, 15)),
+    ]
     r = run(terms(), events, date(2024, 3, 1))
     assert periods(r)[-1][5] == D("150.00")  # 10–14 February
     waived_at_once = run(terms(), [Misrepresentation("m", date(2024, 2, 10), date(2024, 2, 10))], date(2024, 3, 1))
@@ -131,7 +134,12 @@ def test_insolvency_accelerates_automatically_and_brings_due_dates_forward():
     events = [Payment("feb", date(2024, 2, 1), D("2200.00")), Insolvency("i", date(2024, 2, 20))]
     r = run(terms(), events, date(2024, 2, 21))
     assert periods(r)[-1] == (
-        date(2024, 2, 1), date(2024, 2, 19), date(2024, 2, 20), "acceleration", D("1900.00"), D("0")
+        date(2024, 2, 1),
+        date(2024, 2, 19),
+        date(2024, 2, 20),
+        "acceleration",
+        D("1900.00"),
+        D("0"),
     )
     assert [(a.date, a.kind) for a in r.accelerations] == [(date(2024, 2, 20), "automatic")]
     # 20 Feb: default on principal (30.00); 21 Feb: also principal and 1,900.00 past due.
