@@ -1,8 +1,6 @@
 """Reads that span relations: a note's events for the engine, balances from the ledger."""
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, Q, Sum
@@ -65,32 +63,6 @@ def default_event(d: DefaultEvent) -> engine.Event:
     return engine.Insolvency(str(d.pk), d.occurred_on)
 
 
-@dataclass(frozen=True)
-class Balances:
-    """A note's balances at the end of a day, from the ledger (and the open period's accrual)."""
-
-    as_of: date | None
-    principal: Decimal
-    interest_due: Decimal
-    default_interest_due: Decimal
-    costs_due: Decimal
-    unapplied: Decimal
-    accrued_interest: Decimal
-    accrued_default_interest: Decimal
-
-    @property
-    def payoff_amount(self) -> Decimal:
-        owed = (
-            self.principal
-            + self.interest_due
-            + self.default_interest_due
-            + self.costs_due
-            + self.accrued_interest
-            + self.accrued_default_interest
-        )
-        return max(ZERO, owed - self.unapplied)
-
-
 def ledger_sums(entries) -> dict[str, Decimal]:
     sums = {a: ZERO for a in LedgerEntry.Account.values}
     for row in entries.values("account").annotate(total=MoneySum("amount")):
@@ -98,10 +70,10 @@ def ledger_sums(entries) -> dict[str, Decimal]:
     return sums
 
 
-def note_balances(note: Note) -> Balances:
+def note_balances(note: Note) -> engine.Balances:
     """Balances at the end of the note's last posted day."""
     sums = ledger_sums(LedgerEntry.objects.filter(note=note))
-    return Balances(
+    return engine.Balances(
         as_of=note.closed_through,
         principal=sums["principal"],
         interest_due=sums["interest"],

@@ -8,6 +8,7 @@ from servicing.engine import conversion, notices
 from servicing.engine.errors import RuleError
 from servicing.engine.replay import (
     AccelerationNotice,
+    Balances,
     Conversion,
     Cost,
     CovenantBreach,
@@ -25,6 +26,7 @@ from servicing.engine.replay import (
 
 __all__ = [
     "AccelerationNotice",
+    "Balances",
     "conversion",
     "notices",
     "Conversion",
