@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from notes.models import ClosingPrice, Issuer, Note
@@ -56,8 +57,6 @@ class NoteCreationForm(forms.ModelForm):
             return data
         try:
             # A dry run in a savepoint: the note is created only in save_model.
-            from django.db import transaction
-
             with transaction.atomic():
                 services.note_create(**self._arguments(data), job="admin")
                 transaction.set_rollback(True)

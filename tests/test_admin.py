@@ -1,0 +1,68 @@
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+
+from notes.models import Note
+from servicing.close import close_books
+from servicing.models import LedgerEntry, Payment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
+    client.force_login(user)
+    return client
+
+
+@time_machine.travel("2024-02-05 12:00 -0500", tick=False)
+def test_a_payment_added_in_the_admin_goes_through_the_service(admin_client, make_note):
+    note = make_note()
+    form = {"note": note.pk, "received_on": "2024-02-05", "amount": "2200.00", "reference": "wire 1"}
+    response = admin_client.post("/admin/servicing/payment/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    payment = Payment.objects.get()
+    assert payment.recorded_by.username == "boss"
+    entry = LedgerEntry.objects.get(key=f"payment:{payment.pk}")
+    assert (entry.account, entry.amount, entry.posted_by.username) == ("interest", D("-2200.00"), "boss")
+
+
+def test_a_bad_payment_in_the_admin_is_shown_next_to_its_field_and_changes_nothing(admin_client, make_note):
+    note = make_note()
+    form = {"note": note.pk, "received_on": "2024-01-01", "amount": "10.00"}
+    response = admin_client.post("/admin/servicing/payment/add/", form)
+    assert response.status_code == 200
+    assert "received_on 2024-01-01 is before the agreement date 2024-01-10" in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+@time_machine.travel("2024-03-01 12:00 -0500", tick=False)
+def test_a_note_added_in_the_admin_is_checked_and_funded(admin_client, issuer, holder):
+    form = {
+        "number": "CN-ADMIN",
+        "issuer": issuer.pk,
+        "holder": holder.pk,
+        "agreement_date": "2024-02-15",
+        "maturity_date": "2025-02-15",
+        "principal": "100000.00",
+        "rate": "0.075",
+        "default_rate_spread": "0.03",
+        "prepayment_lockout_months": "3",
+        "conversion_premium": "1.10",
+        "conversion_price": "2.50",
+        "calendar": "XFED",
+    }
+    response = admin_client.post("/admin/notes/note/add/", form | {"maturity_date": "2024-01-01"})
+    assert "must be after the agreement date" in response.content.decode()
+    assert not Note.objects.exists()
+    response = admin_client.post("/admin/notes/note/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    note = Note.objects.get(number="CN-ADMIN")
+    assert note.closed_through == date(2024, 2, 15)  # funded; the close takes it from there
+    assert LedgerEntry.objects.get(note=note).kind == "funding"
+    close_books(through=date(2024, 3, 1))
+    assert LedgerEntry.objects.filter(note=note, kind="bill").get().amount == D("308.22")  # 15 days × 20.547945…
