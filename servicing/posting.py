@@ -155,7 +155,7 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
         model = refused[event_type]
         model.objects.filter(note=note, pk=int(ref)).update(status=model.Status.REFUSED, refusal=why)
     first = result.accelerations[0] if result.accelerations else None
-    if first and (full or first.date > _state_day_before(note)):
+    if first and (full or first.date > (note.closed_through or date.min)):
         Acceleration.objects.update_or_create(note=note, defaults={"date": first.date, "kind": first.kind})
     if first:
         notices = AccelerationNotice.objects.filter(
@@ -165,7 +165,3 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
             effective = first.kind == "holder_notice" and first.ref == str(a.pk)
             a.status = AccelerationNotice.Status.EFFECTIVE if effective else AccelerationNotice.Status.NO_EFFECT
             a.save(update_fields=["status"])
-
-
-def _state_day_before(note: Note) -> date:
-    return note.closed_through or date.min

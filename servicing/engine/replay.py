@@ -647,13 +647,7 @@ class _Replay:
         s.principal -= principal
         amount = principal + interest + default_interest
         key = f"conversion:{e.ref}"
-        for account, value in (
-            ("principal", principal),
-            ("interest", interest),
-            ("default_interest", default_interest),
-        ):
-            if value:
-                self._post(d, "conversion", account, key, -value)
+        self._post_reduction(d, "conversion", key, principal, interest, default_interest)
         self.r.conversions.append(
             ConversionDone(
                 e.ref,
@@ -674,13 +668,7 @@ class _Replay:
         interest, default_interest = self._take_interest()
         s.principal -= principal
         key = f"prepayment:{e.ref}"
-        for account, value in (
-            ("principal", principal),
-            ("interest", interest),
-            ("default_interest", default_interest),
-        ):
-            if value:
-                self._post(d, "prepayment", account, key, -value)
+        self._post_reduction(d, "prepayment", key, principal, interest, default_interest)
         self.r.prepayments.append(
             PrepaymentDone(
                 e.ref,
@@ -694,6 +682,16 @@ class _Replay:
                 principal + interest + default_interest,
             )
         )
+
+    def _post_reduction(self, d, kind, key, principal, interest, default_interest) -> None:
+        """What a conversion or prepayment takes off principal and billed interest."""
+        for account, value in (
+            ("principal", principal),
+            ("interest", interest),
+            ("default_interest", default_interest),
+        ):
+            if value:
+                self._post(d, kind, account, key, -value)
 
     def _unpaid(self, account: str) -> Decimal:
         return sum((i.unpaid for i in self.s.items if i.account == account), ZERO)
