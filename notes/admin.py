@@ -2,11 +2,28 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from notes.models import ClosingPrice, Issuer, Note
-from servicing import services
-from servicing.selectors import notes_with_balances
+from holders.models import Holder
+from notes.models import (
+    Assignment,
+    AssignmentPart,
+    ClosingPrice,
+    CorporateAction,
+    Issuer,
+    Note,
+    Participation,
+    ReviewFlag,
+    SuccessorSecurity,
+    SupplementalAgreement,
+    Warrant,
+    WarrantAssignment,
+    WarrantExercise,
+)
+from servicing import lifecycle, services
+from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form
+from servicing.selectors import notes_with_balances, warrant_shares_left
 
 TERMS = [
     "issuer",
@@ -105,7 +122,22 @@ class NoteAdmin(SimpleHistoryAdmin):
         if obj is None:
             return []
         # The terms of a funded note are what the ledger was posted on: they are not edited here.
-        return [f.name for f in Note._meta.fields if f.name not in ("id", "number")] + ["reference_closes"]
+        fields = [f.name for f in Note._meta.fields if f.name not in ("id", "number")]
+        return [*fields, "reference_closes", "chain_of_title"]
+
+    @admin.display(description="Chain of title (8(j))")
+    def chain_of_title(self, note):
+        return format_html(
+            "<ul style='margin:0'>{}</ul>",
+            format_html_join(
+                "",
+                "<li style='margin-left:{}em'>{}{} — {}, from {}, principal {}</li>",
+                (
+                    (depth * 1.5, n.number, " (this note)" if n == note else "", n.holder, n.first_day, n.principal)
+                    for depth, n in note.chain_of_title()
+                ),
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -125,3 +157,226 @@ class NoteAdmin(SimpleHistoryAdmin):
     def replay(self, request, queryset):
         posted = sum(services.note_replay(note=note, by=request.user) for note in queryset)
         messages.info(request, f"Replayed {queryset.count()} note(s); {posted} correcting entries posted.")
+
+
+class PartsForm(forms.ModelForm):
+    """An assignment names up to three assignees, each with the principal assigned to them."""
+
+    assignee_1 = forms.ModelChoiceField(Holder.objects.all())
+    principal_1 = forms.DecimalField(max_digits=20, decimal_places=2)
+    assignee_2 = forms.ModelChoiceField(Holder.objects.all(), required=False)
+    principal_2 = forms.DecimalField(max_digits=20, decimal_places=2, required=False)
+    assignee_3 = forms.ModelChoiceField(Holder.objects.all(), required=False)
+    principal_3 = forms.DecimalField(max_digits=20, decimal_places=2, required=False)
+
+
+class AssignmentPartInline(admin.TabularInline):
+    model = AssignmentPart
+    fields = ["assignee", "principal", "substitute"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ApprovableAdmin):
+    list_display = ["note", "effective_on", "principal"]
+    search_fields = ["note__number", "parts__assignee__name"]
+    form = PartsForm
+    add_fields = ["note", "effective_on", "assignee_1", "principal_1", "assignee_2", "principal_2", "assignee_3"]
+    add_fields += ["principal_3", "description"]
+    autocomplete_fields = ["note"]
+    inlines = [AssignmentPartInline]
+
+    def record(self, request, data):
+        parts = []
+        for i in (1, 2, 3):
+            assignee, principal = data.get(f"assignee_{i}"), data.get(f"principal_{i}")
+            if (assignee is None) != (principal is None):
+                raise ValidationError({f"principal_{i}": ["give both the assignee and the principal assigned"]})
+            if assignee is not None:
+                parts.append((assignee, principal))
+        return lifecycle.assignment_record(
+            note=data["note"],
+            effective_on=data["effective_on"],
+            parts=parts,
+            description=data.get("description", ""),
+            by=request.user,
+        )
+
+
+class EndsOnForm(forms.Form):
+    ends_on = forms.DateField(help_text="The first day the participation no longer shares in payments.")
+
+
+@admin.register(Participation)
+class ParticipationAdmin(ApprovableAdmin):
+    list_display = ["note", "participant", "share", "starts_on", "ends_on"]
+    search_fields = ["note__number", "participant__name"]
+    add_fields = ["note", "participant", "share", "starts_on"]
+    autocomplete_fields = ["note", "participant"]
+    actions = [*ApprovableAdmin.actions, "end_selected"]
+
+    def record(self, request, data):
+        return lifecycle.participation_record(
+            note=data["note"],
+            participant=data["participant"],
+            share=data["share"],
+            starts_on=data["starts_on"],
+            by=request.user,
+        )
+
+    @admin.action(description="End the selected participations…", permissions=["change"])
+    def end_selected(self, request, queryset):
+        def end(participation, data):
+            return lifecycle.participation_end(participation=participation, ends_on=data["ends_on"], by=request.user)
+
+        intro = "These participations stop sharing in payments received from the day you give:"
+        return action_with_form(self, request, queryset, EndsOnForm, end, intro=intro, button="End", done="ended")
+
+    def has_change_permission(self, request, obj=None):
+        # Ending is the one change allowed, through the action; the record itself is never edited.
+        return obj is None and request.user.has_perm("notes.change_participation")
+
+
+@admin.register(Warrant)
+class WarrantAdmin(RecordedByService):
+    list_display = ["number", "holder", "issuer", "note", "shares", "shares_left", "exercise_price", "expires_on"]
+    list_display += ["status"]
+    list_filter = ["status", "issuer"]
+    search_fields = ["number", "holder__name", "note__number"]
+    add_fields = ["number", "issuer", "holder", "note", "shares", "exercise_price", "issued_on", "expires_on"]
+    autocomplete_fields = ["note", "holder"]
+
+    @admin.display(description="Shares left")
+    def shares_left(self, warrant):
+        return warrant_shares_left(warrant)
+
+    def record(self, request, data):
+        return lifecycle.warrant_issue(
+            number=data.get("number", ""),
+            issuer=data["issuer"],
+            holder=data["holder"],
+            note=data.get("note"),
+            shares=data["shares"],
+            exercise_price=data["exercise_price"],
+            issued_on=data["issued_on"],
+            expires_on=data["expires_on"],
+            by=request.user,
+        )
+
+
+@admin.register(WarrantExercise)
+class WarrantExerciseAdmin(ApprovableAdmin):
+    list_display = ["warrant", "exercised_on", "shares", "price_paid"]
+    search_fields = ["warrant__number"]
+    add_fields = ["warrant", "exercised_on", "shares"]
+    autocomplete_fields = ["warrant"]
+
+    def record(self, request, data):
+        return lifecycle.warrant_exercise_record(
+            warrant=data["warrant"], exercised_on=data["exercised_on"], shares=data["shares"], by=request.user
+        )
+
+
+@admin.register(WarrantAssignment)
+class WarrantAssignmentAdmin(ApprovableAdmin):
+    list_display = ["warrant", "effective_on", "assignee", "shares", "substitute"]
+    search_fields = ["warrant__number", "assignee__name"]
+    add_fields = ["warrant", "effective_on", "assignee", "shares"]
+    autocomplete_fields = ["warrant", "assignee"]
+
+    def record(self, request, data):
+        return lifecycle.warrant_assignment_record(
+            warrant=data["warrant"],
+            effective_on=data["effective_on"],
+            assignee=data["assignee"],
+            shares=data["shares"],
+            by=request.user,
+        )
+
+
+class SecuritiesForm(forms.ModelForm):
+    """A reclassification, merger or sale names up to three kinds of securities per common share."""
+
+    security_1 = forms.CharField(required=False, max_length=200)
+    per_share_1 = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
+    security_2 = forms.CharField(required=False, max_length=200)
+    per_share_2 = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
+    security_3 = forms.CharField(required=False, max_length=200)
+    per_share_3 = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
+
+
+class SuccessorSecurityInline(admin.TabularInline):
+    model = SuccessorSecurity
+    fields = ["name", "per_share"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CorporateAction)
+class CorporateActionAdmin(ApprovableAdmin):
+    list_display = ["issuer", "kind", "effective_on", "ratio", "successor"]
+    list_filter = ["kind", "issuer"]
+    search_fields = ["issuer__name", "successor", "description"]
+    form = SecuritiesForm
+    add_fields = ["issuer", "kind", "effective_on", "ratio", "successor", "security_1", "per_share_1"]
+    add_fields += ["security_2", "per_share_2", "security_3", "per_share_3", "description"]
+    inlines = [SuccessorSecurityInline]
+
+    def record(self, request, data):
+        securities = []
+        for i in (1, 2, 3):
+            name, per_share = data.get(f"security_{i}") or "", data.get(f"per_share_{i}")
+            if bool(name.strip()) != (per_share is not None):
+                raise ValidationError({f"per_share_{i}": ["give both the security and the amount per common share"]})
+            if per_share is not None:
+                securities.append((name, per_share))
+        return lifecycle.corporate_action_record(
+            issuer=data["issuer"],
+            kind=data["kind"],
+            effective_on=data["effective_on"],
+            ratio=data.get("ratio"),
+            successor=data.get("successor", ""),
+            securities=securities,
+            description=data.get("description", ""),
+            by=request.user,
+        )
+
+
+@admin.register(SupplementalAgreement)
+class SupplementalAgreementAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["issuer", "effective_on", "action", "created_at"]
+    filter_horizontal = ["notes"]
+
+
+class ResolutionForm(forms.Form):
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+@admin.register(ReviewFlag)
+class ReviewFlagAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["note", "kind", "action", "raised_on", "cleared_at", "cleared_by", "resolution"]
+    list_filter = ["kind", ("cleared_at", admin.EmptyFieldListFilter)]
+    search_fields = ["note__number", "resolution"]
+    actions = ["clear_selected"]
+
+    def has_clear_permission(self, request):
+        return request.user.has_perm("notes.change_reviewflag")
+
+    @admin.action(description="Clear the selected flags…", permissions=["clear"])
+    def clear_selected(self, request, queryset):
+        def clear(flag, data):
+            return lifecycle.flag_clear(flag=flag, resolution=data["resolution"], by=request.user)
+
+        intro = "Say what was done about these:"
+        return action_with_form(
+            self, request, queryset, ResolutionForm, clear, intro=intro, button="Clear", done="cleared"
+        )

@@ -10,6 +10,42 @@ from servicing import engine
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
 RATE = {"max_digits": 9, "decimal_places": 6}
+PRICE = {"max_digits": 20, "decimal_places": 6}
+
+
+class Approval(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Approvable(models.Model):
+    """Four-eyes: what moves money or shares is recorded by one user and takes effect only when a
+    different user with the approver permission approves it (`servicing.approvals`)."""
+
+    approval = models.CharField(max_length=10, choices=Approval.choices, default=Approval.PENDING, editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rejection_reason = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decided_by=models.F("recorded_by")), name="%(app_label)s_%(class)s_four_eyes"
+            ),
+            models.CheckConstraint(
+                condition=Q(approval="pending") | Q(decided_at__isnull=False), name="%(app_label)s_%(class)s_decided"
+            ),
+        ]
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approval == Approval.APPROVED
 
 
 class Issuer(models.Model):
@@ -55,9 +91,11 @@ class Note(models.Model):
     number = models.CharField(max_length=40, unique=True)
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="notes")
     holder = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="notes")
-    # Room for 8(j): a substitute note issued on an assignment names the note it came from.
+    # 8(j): a substitute note issued on an assignment names the note it came from, keeps its terms
+    # and accrues from the assignment date.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="substitutes")
     agreement_date = models.DateField()
+    accrues_from = models.DateField(null=True, blank=True, help_text="A substitute note: the assignment date.")
     maturity_date = models.DateField()
     principal = models.DecimalField(**MONEY)
     rate = models.DecimalField(**RATE)
@@ -110,6 +148,7 @@ class Note(models.Model):
             max_lawful_rate=self.max_lawful_rate,
             prepayment_lockout_months=self.prepayment_lockout_months,
             calendar=self.calendar,
+            accrues_from=self.accrues_from,
         )
 
     @property
@@ -119,3 +158,246 @@ class Note(models.Model):
     @property
     def prepayment_allowed_from(self):
         return self.terms.prepayment_allowed_from
+
+    @property
+    def first_day(self):
+        return self.accrues_from or self.agreement_date
+
+    def chain_of_title(self) -> list[tuple[int, "Note"]]:
+        """The note's original and every substitute note issued from it (8(j)), each under the note
+        it came from, with its depth."""
+        root = self
+        while root.parent_id:
+            root = root.parent
+
+        def walk(note, depth):
+            yield depth, note
+            for substitute in note.substitutes.select_related("holder").order_by("pk"):
+                yield from walk(substitute, depth + 1)
+
+        return list(walk(root, 0))
+
+
+class Assignment(Approvable):
+    """The holder assigns all or part of a note (8(j)); each part becomes a substitute note."""
+
+    note = models.ForeignKey(Note, on_delete=models.PROTECT, related_name="assignments")
+    effective_on = models.DateField(help_text="The assigned principal leaves the note on this day.")
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["note", "effective_on", "pk"]
+
+    def __str__(self):
+        return f"Assignment of {self.note} effective {self.effective_on}"
+
+    @property
+    def principal(self) -> Decimal:
+        return sum((p.principal for p in self.parts.all()), Decimal("0.00"))
+
+
+class AssignmentPart(models.Model):
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="parts")
+    assignee = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="+")
+    principal = models.DecimalField(**MONEY)
+    substitute = models.OneToOneField(
+        Note, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="assigned_by"
+    )
+
+    class Meta:
+        ordering = ["assignment", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(principal__gt=0), name="assigned_principal_above_zero")]
+
+    def __str__(self):
+        return f"{self.principal} to {self.assignee}"
+
+
+class Participation(Approvable):
+    """A share of the note's payments sold to a participant; the holder of record is unchanged (8(j))."""
+
+    note = models.ForeignKey(Note, on_delete=models.PROTECT, related_name="participations")
+    participant = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="participations")
+    share = models.DecimalField(max_digits=7, decimal_places=6, help_text="The fraction of each payment, 0 to 1.")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True, help_text="The first day it no longer shares.")
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["note", "starts_on", "pk"]
+        constraints = [
+            *Approvable.Meta.constraints,
+            models.CheckConstraint(condition=Q(share__gt=0) & Q(share__lte=1), name="participation_share_0_to_1"),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gt=models.F("starts_on")),
+                name="participation_ends_later",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.share:.2%} of {self.note} to {self.participant}"
+
+    def active_on(self, day) -> bool:
+        return self.is_approved and self.starts_on <= day and (self.ends_on is None or day < self.ends_on)
+
+
+class Warrant(models.Model):
+    """A warrant to purchase common stock delivered with the note (section 6)."""
+
+    class Status(models.TextChoices):
+        OUTSTANDING = "outstanding", "Outstanding"
+        EXPIRED = "expired", "Expired"
+
+    number = models.CharField(max_length=40, unique=True)
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="warrants")
+    holder = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="warrants")
+    note = models.ForeignKey(Note, null=True, blank=True, on_delete=models.PROTECT, related_name="warrants")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="substitutes")
+    shares = models.PositiveBigIntegerField()
+    exercise_price = models.DecimalField(**PRICE)
+    issued_on = models.DateField()
+    expires_on = models.DateField(help_text="The last day it may be exercised.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OUTSTANDING, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(shares__gt=0), name="warrant_shares_above_zero"),
+            models.CheckConstraint(condition=Q(exercise_price__gt=0), name="exercise_price_above_zero"),
+            models.CheckConstraint(condition=Q(expires_on__gte=models.F("issued_on")), name="expires_after_issue"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class WarrantExercise(Approvable):
+    warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="exercises")
+    exercised_on = models.DateField()
+    shares = models.PositiveBigIntegerField()
+    price_paid = models.DecimalField(**MONEY, help_text="Shares × exercise price, to the cent.")
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["warrant", "exercised_on", "pk"]
+
+    def __str__(self):
+        return f"{self.shares} shares of {self.warrant} on {self.exercised_on}"
+
+
+class WarrantAssignment(Approvable):
+    """All or part of a warrant assigned (8(j)); the assignee receives a substitute warrant."""
+
+    warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="assignments")
+    effective_on = models.DateField()
+    assignee = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="+")
+    shares = models.PositiveBigIntegerField()
+    substitute = models.OneToOneField(
+        Warrant, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="assigned_by"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["warrant", "effective_on", "pk"]
+
+    def __str__(self):
+        return f"{self.shares} shares of {self.warrant} to {self.assignee}"
+
+
+class CorporateAction(Approvable):
+    """A change to the issuer's common stock (section 5)."""
+
+    class Kind(models.TextChoices):
+        SPLIT = "split", "Subdivision (split)"
+        COMBINATION = "combination", "Combination (reverse split)"
+        RECLASSIFICATION = "reclassification", "Reclassification"
+        MERGER = "merger", "Consolidation or merger"
+        SALE = "sale", "Sale or conveyance"
+
+    SUPPLEMENTAL = (Kind.RECLASSIFICATION, Kind.MERGER, Kind.SALE)
+
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="corporate_actions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    effective_on = models.DateField()
+    ratio = models.DecimalField(
+        max_digits=20, decimal_places=10, null=True, blank=True, help_text="A split or combination: new shares per old."
+    )
+    successor = models.CharField(max_length=200, blank=True, help_text="The successor or purchasing corporation.")
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["issuer", "effective_on", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.issuer} on {self.effective_on}"
+
+
+class SuccessorSecurity(models.Model):
+    """What one common share became: the kind and amount of securities per share (section 5)."""
+
+    action = models.ForeignKey(CorporateAction, on_delete=models.PROTECT, related_name="securities")
+    name = models.CharField(max_length=200)
+    per_share = models.DecimalField(max_digits=30, decimal_places=10)
+
+    class Meta:
+        ordering = ["action", "pk"]
+        verbose_name_plural = "successor securities"
+        constraints = [models.CheckConstraint(condition=Q(per_share__gt=0), name="per_share_above_zero")]
+
+    def __str__(self):
+        return f"{self.per_share.normalize()} {self.name} per share"
+
+
+class SupplementalAgreement(models.Model):
+    """Made on an approved reclassification, merger or sale: from its date the notes convert into
+    the successor securities (section 5)."""
+
+    action = models.OneToOneField(CorporateAction, on_delete=models.PROTECT, related_name="supplemental_agreement")
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="supplemental_agreements")
+    effective_on = models.DateField()
+    notes = models.ManyToManyField(Note, related_name="supplemental_agreements")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["issuer", "effective_on"]
+
+    def __str__(self):
+        return f"Supplemental agreement of {self.effective_on} ({self.action.get_kind_display().lower()})"
+
+
+class ReviewFlag(models.Model):
+    """Something staff must look at on a note: a split to review, a holder's notice due."""
+
+    class Kind(models.TextChoices):
+        SPLIT_REVIEW = "split_review", "Split or combination to review"
+        NOTICE_DUE = "notice_due", "Notice of supplemental agreement due (section 5)"
+
+    note = models.ForeignKey(Note, on_delete=models.PROTECT, related_name="flags")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    action = models.ForeignKey(CorporateAction, null=True, on_delete=models.PROTECT, related_name="flags")
+    raised_on = models.DateField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["note", "raised_on", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.note}"

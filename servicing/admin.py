@@ -1,85 +1,34 @@
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from servicing import services
+from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService
 from servicing.models import (
     Acceleration,
     AccelerationNotice,
+    CollectionCost,
     Conversion,
     DefaultEvent,
     DefaultPeriod,
     JobRun,
     LedgerEntry,
+    Method,
     Notice,
     Payment,
     Period,
     Prepayment,
+    Waiver,
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written only by posting: visible, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class RecordedByService(SimpleHistoryAdmin):
-    """Events are recorded through their service (rules checked, ledger posted) and never deleted."""
-
-    service_fields: list[str] = []
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        admin_self = self
-
-        class ServiceForm(form):
-            def clean(self):
-                data = super().clean()
-                if self.errors:
-                    return data
-                try:
-                    with transaction.atomic():
-                        admin_self.record(request, data)
-                        transaction.set_rollback(True)
-                except ValidationError as e:
-                    raise ValidationError(
-                        {f if f in self.fields else None: m for f, m in e.message_dict.items()}
-                    ) from None
-                return data
-
-        return ServiceForm
-
-    def save_model(self, request, obj, form, change):
-        created = self.record(request, form.cleaned_data)
-        obj.pk = created.pk
-        obj.refresh_from_db()
-
-    def record(self, request, data):
-        raise NotImplementedError
-
-
 @admin.register(Payment)
-class PaymentAdmin(RecordedByService):
-    list_display = ["note", "received_on", "amount", "reference", "recorded_by", "reversed_at"]
+class PaymentAdmin(ApprovableAdmin):
+    list_display = ["note", "received_on", "amount", "reference", "reversed_at"]
     list_filter = ["received_on", "reversed_at"]
     search_fields = ["note__number", "note__holder__name", "reference"]
     date_hierarchy = "received_on"
-    fields = ["note", "received_on", "amount", "reference"]
+    add_fields = ["note", "received_on", "amount", "reference"]
     autocomplete_fields = ["note"]
 
     def record(self, request, data):
@@ -92,23 +41,74 @@ class PaymentAdmin(RecordedByService):
         )
 
 
+@admin.register(CollectionCost)
+class CollectionCostAdmin(ApprovableAdmin):
+    list_display = ["note", "billed_on", "amount", "description"]
+    search_fields = ["note__number", "description"]
+    add_fields = ["note", "billed_on", "amount", "description"]
+    autocomplete_fields = ["note"]
+
+    def record(self, request, data):
+        return services.cost_record(
+            note=data["note"],
+            billed_on=data["billed_on"],
+            amount=data["amount"],
+            description=data["description"],
+            by=request.user,
+        )
+
+
+class WaiverInline(admin.TabularInline):
+    model = Waiver
+    fields = ["waived_on", "approval", "recorded_by", "decided_by", "rejection_reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(DefaultEvent)
 class DefaultEventAdmin(RecordedByService):
-    list_display = ["note", "kind", "occurred_on", "ended_on", "recorded_by"]
+    list_display = ["note", "kind", "occurred_on", "cured_on", "ended_on", "recorded_by"]
     list_filter = ["kind"]
     search_fields = ["note__number", "description"]
-    fields = ["note", "kind", "occurred_on", "ended_on", "description"]
+    add_fields = ["note", "kind", "occurred_on", "cured_on", "description"]
     autocomplete_fields = ["note"]
+    inlines = [WaiverInline]
 
     def record(self, request, data):
         return services.default_record(
             note=data["note"],
             kind=data["kind"],
             occurred_on=data["occurred_on"],
-            ended_on=data.get("ended_on"),
+            cured_on=data.get("cured_on"),
             description=data.get("description", ""),
             by=request.user,
         )
+
+
+@admin.register(Waiver)
+class WaiverAdmin(ApprovableAdmin):
+    list_display = ["default_event", "waived_on"]
+    search_fields = ["default_event__note__number", "description"]
+    add_fields = ["default_event", "waived_on", "description"]
+
+    def record(self, request, data):
+        return services.waiver_record(
+            event=data["default_event"],
+            waived_on=data["waived_on"],
+            description=data.get("description", ""),
+            by=request.user,
+        )
+
+
+class NoticeForm(forms.ModelForm):
+    """The notice that carries the election: its deemed-received date is computed (8(b))."""
+
+    notice_sent = forms.DateField(help_text="The day the notice was sent.")
+    method = forms.ChoiceField(choices=Method.choices)
 
 
 @admin.register(Notice)
@@ -129,28 +129,58 @@ class NoticeAdmin(SimpleHistoryAdmin):
         return False
 
 
-class OutcomeAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
-    pass
-
-
 @admin.register(Conversion)
-class ConversionAdmin(OutcomeAdmin):
+class ConversionAdmin(ApprovableAdmin):
     list_display = ["note", "conversion_date", "principal_requested", "status", "principal", "amount", "shares"]
     list_filter = ["status"]
     search_fields = ["note__number"]
+    form = NoticeForm
+    add_fields = ["note", "notice_sent", "method", "principal_requested"]
+    autocomplete_fields = ["note"]
+
+    def record(self, request, data):
+        return services.conversion_record(
+            note=data["note"],
+            notice_sent=data["notice_sent"],
+            method=data["method"],
+            principal=data.get("principal_requested"),
+            by=request.user,
+        )
 
 
 @admin.register(Prepayment)
-class PrepaymentAdmin(OutcomeAdmin):
+class PrepaymentAdmin(ApprovableAdmin):
     list_display = ["note", "prepayment_date", "window_end", "principal_requested", "status", "amount"]
     list_filter = ["status"]
     search_fields = ["note__number"]
+    form = NoticeForm
+    add_fields = ["note", "notice_sent", "method", "prepayment_date", "principal_requested"]
+    autocomplete_fields = ["note"]
+
+    def record(self, request, data):
+        return services.prepayment_record(
+            note=data["note"],
+            notice_sent=data["notice_sent"],
+            method=data["method"],
+            prepayment_date=data["prepayment_date"],
+            principal=data.get("principal_requested"),
+            by=request.user,
+        )
 
 
 @admin.register(AccelerationNotice)
-class AccelerationNoticeAdmin(OutcomeAdmin):
+class AccelerationNoticeAdmin(ApprovableAdmin):
     list_display = ["note", "notice", "status", "refusal"]
     list_filter = ["status"]
+    search_fields = ["note__number"]
+    form = NoticeForm
+    add_fields = ["note", "notice_sent", "method"]
+    autocomplete_fields = ["note"]
+
+    def record(self, request, data):
+        return services.acceleration_record(
+            note=data["note"], notice_sent=data["notice_sent"], method=data["method"], by=request.user
+        )
 
 
 @admin.register(LedgerEntry)
@@ -165,12 +195,13 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "reverses",
         "posted_by",
         "job",
+        "approved_by",
         "posted_at",
     ]
     list_filter = ["kind", "account", "job"]
     search_fields = ["note__number", "key"]
     date_hierarchy = "effective_on"
-    list_select_related = ["note", "posted_by"]
+    list_select_related = ["note", "posted_by", "approved_by"]
 
 
 @admin.register(Period)
@@ -196,7 +227,16 @@ class AccelerationAdmin(ReadOnlyAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyAdmin):
-    list_display = ["job", "started_at", "finished_at", "through", "notes_processed", "entries_posted", "failure_count"]
+    list_display = [
+        "job",
+        "started_at",
+        "finished_at",
+        "through",
+        "notes_processed",
+        "entries_posted",
+        "failure_count",
+        "summary",
+    ]
     list_filter = ["job"]
 
     @admin.display(description="Failures")

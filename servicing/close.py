@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from notes.models import Note
 from servicing import clock
+from servicing.lifecycle import warrants_expire
 from servicing.models import JobRun
 from servicing.posting import post_notes
 
@@ -43,6 +44,8 @@ def close_books(*, through: date | None = None, by=None, note_ids=None, batch_si
                 except Exception as exc:
                     log.exception("close failed for note %s", pk)
                     run.failures.append({"note": pk, "error": f"{type(exc).__name__}: {exc}"})
+    if note_ids is None:
+        run.summary["warrants_expired"] = warrants_expire(through=through)
     run.finished_at = timezone.now()
     run.save()
     return run

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from holders.services import holder_create
 from notes.models import Note
-from servicing import clock, engine, services
+from servicing import approvals, clock, engine, services
 from servicing.close import close_books
 from servicing.engine.calendar import add_business_days, add_months
 from servicing.simulate import simulate
@@ -68,14 +68,14 @@ def load_demo() -> list[Note]:
     _pay_bills(late, before=add_months(today.replace(day=1), -1))
     sent = today - timedelta(days=1)
     received = add_business_days(sent, 1, late.calendar)
-    services.prepayment_record(
+    prepayment = services.prepayment_record(
         note=late,
         notice_sent=sent,
         method="overnight_courier",
         prepayment_date=add_business_days(received, 10, late.calendar),
         principal=Decimal("50000.00"),
-        job=JOB,
     )
+    approvals.approve(prepayment, by=approvals.system_approver())
     close_books()
     return list(Note.objects.filter(number__startswith="DEMO-").order_by("pk"))
 
@@ -84,9 +84,10 @@ def _pay_bills(note: Note, *, before) -> None:
     """Pay each period's interest on its due date, for bills due before `before`."""
     for period in engine.run(note.terms, [], before).periods:
         if period.due_date < before:
-            services.payment_record(
-                note=note, received_on=period.due_date, amount=period.interest, reference="wire", job=JOB
+            payment = services.payment_record(
+                note=note, received_on=period.due_date, amount=period.interest, reference="wire"
             )
+            approvals.approve(payment, by=approvals.system_approver())
 
 
 def staff_login(username: str = "staff") -> tuple[str, str]:

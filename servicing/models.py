@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from notes.models import MONEY
+from notes.models import MONEY, Approvable
 
 
 class Method(models.TextChoices):
@@ -29,6 +29,8 @@ class Notice(models.Model):
         PREPAYMENT = "prepayment", "Notice of prepayment (3)"
         ACCELERATION = "acceleration", "Notice of acceleration (7(y))"
         DEFAULT = "default", "Notice of default"
+        WAIVER = "waiver", "Written waiver (7(d))"
+        SUPPLEMENTAL = "supplemental", "Notice of supplemental agreement (5)"
         ADDRESS_CHANGE = "address_change", "Change of address (8(b))"
         OTHER = "other", "Other"
 
@@ -60,13 +62,11 @@ class Notice(models.Model):
         return f"{self.get_kind_display()} sent {self.sent_on} by {self.get_method_display().lower()}"
 
 
-class Payment(models.Model):
+class Payment(Approvable):
     note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="payments")
     received_on = models.DateField()
     amount = models.DecimalField(**MONEY)
     reference = models.CharField(max_length=100, blank=True, help_text="Wire or cheque reference.")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
     # A payment keyed in error is not deleted: it is reversed, and the note replayed without it.
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversed_by = models.ForeignKey(
@@ -76,15 +76,18 @@ class Payment(models.Model):
 
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(Approvable.Meta):
         ordering = ["note", "received_on", "pk"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_above_zero")]
+        constraints = [
+            *Approvable.Meta.constraints,
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_above_zero"),
+        ]
 
     def __str__(self):
         return f"{self.amount} received {self.received_on}"
 
 
-class Conversion(models.Model):
+class Conversion(Approvable):
     """The holder's election to convert (section 4); the results are filled in on the Conversion Date."""
 
     class Status(models.TextChoices):
@@ -101,13 +104,13 @@ class Conversion(models.Model):
     default_interest = models.DecimalField(**MONEY, null=True, editable=False)
     amount = models.DecimalField(**MONEY, null=True, editable=False)
     shares = models.PositiveBigIntegerField(null=True, editable=False)
+    # After a supplemental agreement (section 5): [{"security": name, "units": n}] delivered instead of shares.
+    deliveries = models.JSONField(default=list, blank=True, editable=False)
     refusal = models.TextField(blank=True, editable=False)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(Approvable.Meta):
         ordering = ["note", "notice__deemed_received_on", "pk"]
 
     def __str__(self):
@@ -118,7 +121,7 @@ class Conversion(models.Model):
         return self.notice.deemed_received_on
 
 
-class Prepayment(models.Model):
+class Prepayment(Approvable):
     """The company's prepayment under section 3, after the holder's conversion window."""
 
     class Status(models.TextChoices):
@@ -135,12 +138,10 @@ class Prepayment(models.Model):
     interest = models.DecimalField(**MONEY, null=True, editable=False)
     default_interest = models.DecimalField(**MONEY, null=True, editable=False)
     amount = models.DecimalField(**MONEY, null=True, editable=False)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(Approvable.Meta):
         ordering = ["note", "prepayment_date", "pk"]
 
     def __str__(self):
@@ -158,7 +159,7 @@ class DefaultEvent(models.Model):
     note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="default_events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     occurred_on = models.DateField()
-    ended_on = models.DateField(null=True, blank=True, help_text="Cure (covenant) or the holder's written waiver.")
+    cured_on = models.DateField(null=True, blank=True, help_text="A covenant breach: the day it was cured.")
     description = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -169,19 +170,62 @@ class DefaultEvent(models.Model):
         ordering = ["note", "occurred_on", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("occurred_on")),
-                name="ends_after_it_occurs",
+                condition=Q(cured_on__isnull=True) | Q(cured_on__gte=models.F("occurred_on")),
+                name="cured_after_it_occurs",
             ),
-            models.CheckConstraint(
-                condition=~Q(kind="insolvency") | Q(ended_on__isnull=True), name="insolvency_does_not_end"
-            ),
+            models.CheckConstraint(condition=Q(kind="covenant") | Q(cured_on__isnull=True), name="only_covenants_cure"),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.occurred_on}"
 
+    @property
+    def ended_on(self):
+        """The first day it no longer runs: cured, or waived by an approved written waiver (7(d))."""
+        ends = [w.waived_on for w in self.waivers.all() if w.is_approved] if self.pk else []
+        if self.cured_on is not None:
+            ends.append(self.cured_on)
+        return min(ends, default=None)
 
-class AccelerationNotice(models.Model):
+
+class Waiver(Approvable):
+    """The holder's written waiver of an Event of Default (7(d): delay or silence never waives)."""
+
+    default_event = models.ForeignKey(DefaultEvent, on_delete=models.PROTECT, related_name="waivers")
+    waived_on = models.DateField(help_text="The date of the holder's written waiver; the default ends that day.")
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["default_event", "pk"]
+
+    def __str__(self):
+        return f"Waiver of {self.default_event} on {self.waived_on}"
+
+
+class CollectionCost(Approvable):
+    """Costs the holder incurred enforcing the agreement, billed to the company (sections 6, 7(b), 8(k))."""
+
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="collection_costs")
+    billed_on = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    description = models.TextField(help_text="What the cost was for: counsel, filing fees…")
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["note", "billed_on", "pk"]
+        constraints = [
+            *Approvable.Meta.constraints,
+            models.CheckConstraint(condition=Q(amount__gt=0), name="cost_above_zero"),
+        ]
+
+    def __str__(self):
+        return f"Costs of {self.amount} billed {self.billed_on}"
+
+
+class AccelerationNotice(Approvable):
     """The holder's written notice declaring the note due (7(y))."""
 
     class Status(models.TextChoices):
@@ -194,10 +238,11 @@ class AccelerationNotice(models.Model):
     notice = models.OneToOneField(Notice, on_delete=models.PROTECT, related_name="acceleration")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED, editable=False)
     refusal = models.TextField(blank=True, editable=False)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        pass
 
     def __str__(self):
         return f"Acceleration notice effective {self.notice.deemed_received_on}"
@@ -229,6 +274,7 @@ class LedgerEntry(models.Model):
         UNAPPLIED_APPLIED = "unapplied_applied", "Unapplied funds applied"
         CONVERSION = "conversion", "Conversion"
         PREPAYMENT = "prepayment", "Prepayment"
+        ASSIGNMENT = "assignment", "Assignment"
         REVERSAL = "reversal", "Reversal"
 
     note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="entries")
@@ -241,12 +287,20 @@ class LedgerEntry(models.Model):
     posted_at = models.DateTimeField(auto_now_add=True)
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     job = models.CharField(max_length=40, blank=True, help_text="The job that posted it, when no user did.")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who approved the payment, conversion… the entry is for (four-eyes).",
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["note", "effective_on", "pk"]
         verbose_name_plural = "ledger entries"
+        permissions = [("approve_entries", "Can approve what another user recorded (four-eyes)")]
         indexes = [models.Index(fields=["note", "effective_on"]), models.Index(fields=["note", "key"])]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="entry_not_zero"),
@@ -342,6 +396,7 @@ class JobRun(models.Model):
     notes_processed = models.PositiveIntegerField(default=0)
     entries_posted = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True, help_text="What else it did, counted.")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

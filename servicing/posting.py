@@ -15,7 +15,7 @@ from datetime import date
 
 from django.db import connection
 
-from notes.models import Note
+from notes.models import Note, SupplementalAgreement
 from servicing import engine
 from servicing.models import (
     Acceleration,
@@ -26,12 +26,13 @@ from servicing.models import (
     Period,
     Prepayment,
 )
-from servicing.selectors import events_by_note
+from servicing.selectors import approvers_by_note, events_by_note
 
 
 def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozenset(), by=None, job="") -> int:
     """Post `notes` through the end of `through`; returns the number of ledger entries written."""
     events = events_by_note(notes, full_ids=set(full_ids))
+    approvers = approvers_by_note(notes)
     existing_defaults: dict[int, list[tuple]] = {n.pk: [] for n in notes}
     for d in DefaultPeriod.objects.filter(note__in=notes).order_by("start", "kind", "pk"):
         existing_defaults[d.note_id].append((d.kind, d.start, d.end))
@@ -48,10 +49,11 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
             continue
         result = engine.run(note.terms, events[note.pk], through, state, strict=False)
         stamp = {"note": note, "posted_by": by, "job": job}
+        approved = approvers[note.pk]
         if full:
-            entries += _changed_entries(note, result.postings, stamp)
+            entries += _changed_entries(note, result.postings, stamp, approved)
         else:
-            entries += [_entry(p, stamp) for p in result.postings]
+            entries += [_entry(p, stamp, approved) for p in result.postings]
         periods += [Period(note=note, **vars(p)) for p in result.periods]
         _store_outcomes(note, result, full)
         defaults = [(d.kind, d.start, d.end) for d in result.defaults]
@@ -83,11 +85,19 @@ def _save_states(notes: list[Note]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _entry(p: engine.Posting, stamp: dict) -> LedgerEntry:
-    return LedgerEntry(effective_on=p.effective_on, kind=p.kind, account=p.account, key=p.key, amount=p.amount, **stamp)
+def _entry(p: engine.Posting, stamp: dict, approved: dict[str, int]) -> LedgerEntry:
+    return LedgerEntry(
+        effective_on=p.effective_on,
+        kind=p.kind,
+        account=p.account,
+        key=p.key,
+        amount=p.amount,
+        approved_by_id=approved.get(p.key),
+        **stamp,
+    )
 
 
-def _changed_entries(note: Note, postings: list, stamp: dict) -> list[LedgerEntry]:
+def _changed_entries(note: Note, postings: list, stamp: dict, approved: dict[str, int]) -> list[LedgerEntry]:
     """Reversals of posted entries the replay no longer produces, and the postings not yet posted."""
     wanted = Counter((p.effective_on, p.kind, p.account, p.key, p.amount) for p in postings)
     out = []
@@ -105,6 +115,7 @@ def _changed_entries(note: Note, postings: list, stamp: dict) -> list[LedgerEntr
                     key=e.key,
                     amount=-e.amount,
                     reverses=e,
+                    approved_by_id=e.approved_by_id,
                     **stamp,
                 )
             )
@@ -112,7 +123,7 @@ def _changed_entries(note: Note, postings: list, stamp: dict) -> list[LedgerEntr
         k = (p.effective_on, p.kind, p.account, p.key, p.amount)
         if wanted[k] > 0:
             wanted[k] -= 1
-            out.append(_entry(p, stamp))
+            out.append(_entry(p, stamp, approved))
     return out
 
 
@@ -126,6 +137,7 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
             default_interest=None,
             amount=None,
             shares=None,
+            deliveries=[],
             refusal="",
         )
         Prepayment.objects.filter(note=note).update(
@@ -141,6 +153,7 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
             default_interest=c.default_interest,
             amount=c.amount,
             shares=c.shares,
+            deliveries=_successor_deliveries(note, c),
         )
     for p in result.prepayments:
         Prepayment.objects.filter(pk=int(p.ref)).update(
@@ -152,7 +165,9 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
         )
     refused = {"conversion": Conversion, "acceleration": AccelerationNotice}
     for event_type, ref, why in result.refused:
-        model = refused[event_type]
+        model = refused.get(event_type)
+        if model is None:  # approved only after a strict check; nothing to mark
+            continue
         model.objects.filter(note=note, pk=int(ref)).update(status=model.Status.REFUSED, refusal=why)
     first = result.accelerations[0] if result.accelerations else None
     if first and (full or first.date > (note.closed_through or date.min)):
@@ -165,3 +180,22 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
             effective = first.kind == "holder_notice" and first.ref == str(a.pk)
             a.status = AccelerationNotice.Status.EFFECTIVE if effective else AccelerationNotice.Status.NO_EFFECT
             a.save(update_fields=["status"])
+
+
+def _successor_deliveries(note: Note, c: engine.replay.ConversionDone) -> list[dict]:
+    """After a supplemental agreement (section 5) the note converts into what the shares became."""
+    agreement = (
+        SupplementalAgreement.objects.filter(notes=note, effective_on__lte=c.conversion_date)
+        .order_by("-effective_on", "-pk")
+        .first()
+    )
+    if agreement is None:
+        return []
+    return [
+        {
+            "security": s.name,
+            "per_share": str(s.per_share),
+            "units": engine.conversion.successor_units(c.shares, s.per_share),
+        }
+        for s in agreement.action.securities.all()
+    ]

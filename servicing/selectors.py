@@ -3,12 +3,23 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, Sum
+from django.db.models import DecimalField, F, Prefetch, Q, Sum
 
-from notes.models import Note
+from notes.models import Approval, Assignment, AssignmentPart, Note, Participation, Warrant
 from servicing import engine
-from servicing.engine.money import to_cents
-from servicing.models import AccelerationNotice, Conversion, DefaultEvent, LedgerEntry, Payment, Prepayment
+from servicing.engine.money import split_largest_remainder, to_cents
+from servicing.models import (
+    AccelerationNotice,
+    CollectionCost,
+    Conversion,
+    DefaultEvent,
+    LedgerEntry,
+    Payment,
+    Prepayment,
+    Waiver,
+)
+
+APPROVED = Approval.APPROVED
 
 ZERO = Decimal("0.00")
 
@@ -27,28 +38,57 @@ class MoneySum(Sum):
 
 
 def events_by_note(notes: list[Note], *, full_ids: set[int]) -> dict[int, list[engine.Event]]:
-    """The engine events of each note; payments only after `closed_through` unless the note replays in full."""
+    """The approved engine events of each note; payments only after `closed_through` unless the note
+    replays in full. What awaits approval, or was rejected, changes nothing."""
     ids = [n.pk for n in notes]
     events: dict[int, list[engine.Event]] = defaultdict(list)
     new_payments = (
         Q(note__in=full_ids) | Q(note__closed_through__isnull=True) | Q(received_on__gt=F("note__closed_through"))
     )
-    payments = Payment.objects.filter(new_payments, note__in=ids, reversed_at__isnull=True)
+    payments = Payment.objects.filter(new_payments, note__in=ids, approval=APPROVED, reversed_at__isnull=True)
     for p in payments.order_by("received_on", "pk"):
         events[p.note_id].append(engine.Payment(str(p.pk), p.received_on, p.amount))
-    for c in Conversion.objects.filter(note__in=ids).select_related("notice").order_by("pk"):
+    approved = {"note__in": ids, "approval": APPROVED}
+    for c in Conversion.objects.filter(**approved).select_related("notice").order_by("pk"):
         n = c.notice
         events[c.note_id].append(engine.Conversion(str(c.pk), n.sent_on, n.deemed_received_on, c.principal_requested))
-    for p in Prepayment.objects.filter(note__in=ids).select_related("notice").order_by("pk"):
+    for p in Prepayment.objects.filter(**approved).select_related("notice").order_by("pk"):
         n = p.notice
         events[p.note_id].append(
             engine.Prepayment(str(p.pk), n.sent_on, n.deemed_received_on, p.prepayment_date, p.principal_requested)
         )
-    for a in AccelerationNotice.objects.filter(note__in=ids).select_related("notice").order_by("pk"):
+    for a in AccelerationNotice.objects.filter(**approved).select_related("notice").order_by("pk"):
         events[a.note_id].append(engine.AccelerationNotice(str(a.pk), a.notice.sent_on, a.notice.deemed_received_on))
-    for d in DefaultEvent.objects.filter(note__in=ids).order_by("pk"):
+    waivers = Prefetch("waivers", queryset=Waiver.objects.filter(approval=APPROVED))
+    for d in DefaultEvent.objects.filter(note__in=ids).prefetch_related(waivers).order_by("pk"):
         events[d.note_id].append(default_event(d))
+    for c in CollectionCost.objects.filter(**approved).order_by("pk"):
+        events[c.note_id].append(engine.Cost(str(c.pk), c.billed_on, c.amount))
+    assignments = Assignment.objects.filter(**approved).annotate(principal_assigned=Sum("parts__principal"))
+    for a in assignments.order_by("pk"):
+        events[a.note_id].append(engine.Assignment(str(a.pk), a.effective_on, a.principal_assigned))
     return events
+
+
+def approvers_by_note(notes: list[Note]) -> dict[int, dict[str, int]]:
+    """Who approved what each ledger key is for, by note: {"payment:12": user id}."""
+    approvers: dict[int, dict[str, int]] = defaultdict(dict)
+    for model, prefix in (
+        (Payment, "payment"),
+        (Conversion, "conversion"),
+        (Prepayment, "prepayment"),
+        (CollectionCost, "cost"),
+        (Assignment, "assignment"),
+    ):
+        rows = model.objects.filter(note__in=notes, approval=APPROVED).values_list("note_id", "pk", "decided_by_id")
+        for note_id, pk, user_id in rows:
+            approvers[note_id][f"{prefix}:{pk}"] = user_id
+    parts = AssignmentPart.objects.filter(substitute__in=notes).values_list(
+        "substitute_id", "assignment__decided_by_id"
+    )
+    for note_id, user_id in parts:
+        approvers[note_id]["funding"] = user_id
+    return approvers
 
 
 def note_events(note: Note) -> list[engine.Event]:
@@ -98,3 +138,37 @@ def notes_with_balances():
         default_interest_due=total(acct.DEFAULT_INTEREST),
         unapplied=total(acct.UNAPPLIED),
     )
+
+
+def payment_split(payment: Payment) -> list[tuple[object, Decimal, Decimal]]:
+    """(holder or participant, share, amount) for each party to a payment (8(j)): the participants
+    active on the day it was received, and the holder of record with the rest, split to the cent by
+    the largest-remainder method so that the parts add up to the payment."""
+    note = payment.note
+    day = payment.received_on
+    participations = [
+        p for p in note.participations.select_related("participant").order_by("starts_on", "pk") if p.active_on(day)
+    ]
+    shares = [Decimal(1) - sum((p.share for p in participations), Decimal(0))]
+    shares += [p.share for p in participations]
+    parties = [note.holder] + [p.participant for p in participations]
+    amounts = split_largest_remainder(payment.amount, shares)
+    return [(party, share, amount) for party, share, amount in zip(parties, shares, amounts, strict=True) if share]
+
+
+def participation_shares(note: Note, *, starts_on, exclude=None) -> Decimal:
+    """The largest total share of approved participations in the note on any day from `starts_on`."""
+    rows = [
+        p
+        for p in Participation.objects.filter(note=note, approval=APPROVED).exclude(pk=getattr(exclude, "pk", None))
+        if p.ends_on is None or p.ends_on > starts_on
+    ]
+    days = {starts_on} | {p.starts_on for p in rows if p.starts_on > starts_on}
+    return max((sum((p.share for p in rows if p.active_on(d)), Decimal(0)) for d in days), default=Decimal(0))
+
+
+def warrant_shares_left(warrant: Warrant) -> int:
+    """Shares still exercisable: the warrant's, less what approved exercises and assignments took."""
+    exercised = warrant.exercises.filter(approval=APPROVED).aggregate(n=Sum("shares"))["n"] or 0
+    assigned = warrant.assignments.filter(approval=APPROVED).aggregate(n=Sum("shares"))["n"] or 0
+    return warrant.shares - exercised - assigned

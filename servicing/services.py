@@ -1,9 +1,12 @@
 """Writes. Every change to a note goes through one of these functions.
 
-Each checks the rules (refusing with a ValidationError that names the field and the rule, and
-changing nothing), locks the note row, records the event and who recorded it, and posts the
-note's ledger in the same transaction: through the event's day if that day has come, or by
-replaying the note when the event is dated on or before a day already posted.
+Each locks the note row, checks the rules (refusing with a ValidationError that names the field
+and the rule, and changing nothing) and records the event and who recorded it. What moves money
+or shares (payments, conversions, prepayments, accelerations, waivers, costs) is recorded pending
+and takes effect when another user approves it (`servicing.approvals`), which calls
+`note_event_apply`: the rules are checked again and the note's ledger posted in the same
+transaction, through the event's day if that day has come, or by replaying the note when the
+event is dated on or before a day already posted.
 """
 
 from datetime import date, timedelta
@@ -14,28 +17,37 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from holders.models import Holder
-from notes.models import ClosingPrice, Issuer, Note
+from notes.models import ClosingPrice, Issuer, Note, ReviewFlag
 from servicing import clock, engine
 from servicing.engine.replay import check_events, horizon
-from servicing.models import AccelerationNotice, Conversion, DefaultEvent, Notice, Payment, Prepayment
+from servicing.models import (
+    AccelerationNotice,
+    CollectionCost,
+    Conversion,
+    DefaultEvent,
+    Notice,
+    Payment,
+    Prepayment,
+    Waiver,
+)
 from servicing.posting import post_notes
 from servicing.selectors import default_event, note_events
 
 
-def _refuse(field: str, message: str):
+def refuse(field: str, message: str):
     return ValidationError({field: [message]})
 
 
-def _stamp(obj, by):
+def stamp(obj, by):
     obj._history_user = by  # django-simple-history: who made this change
     return obj
 
 
-def _lock(note: Note) -> Note:
+def lock_note(note: Note) -> Note:
     return Note.objects.select_for_update().get(pk=note.pk)
 
 
-def _check(note: Note, *extra: engine.Event, without: str | None = None) -> None:
+def check_rules(note: Note, *extra: engine.Event, without: str | None = None) -> None:
     """Replay the note with `extra` events through the last day any event reaches, strictly."""
     events = [e for e in note_events(note) if without is None or f"{type(e).__name__}:{e.ref}" != without]
     events += extra
@@ -43,14 +55,14 @@ def _check(note: Note, *extra: engine.Event, without: str | None = None) -> None
         check_events(note.terms, events)
         engine.run(note.terms, events, horizon(note.terms, events), strict=True)
     except engine.RuleError as e:
-        raise _refuse(e.field, e.message) from None
+        raise refuse(e.field, e.message) from None
 
 
-def _post(note: Note, changed_on: date, *, by, job: str) -> None:
+def post_note(note: Note, changed_on: date, *, by, job: str) -> None:
     """Post the note through `changed_on` (or today, if earlier); replay it if that day was posted."""
     if by is None and not job:
         raise ValueError("a posting names the user or the job that made it")
-    posted = note.closed_through or note.agreement_date - timedelta(days=1)
+    posted = note.closed_through or note.first_day - timedelta(days=1)
     full = note.closed_through is not None and changed_on <= note.closed_through
     through = max(posted, min(changed_on, clock.today()))
     if full or through > posted:
@@ -61,7 +73,7 @@ def _notice(note, *, kind, direction, method, sent_on, description="", by=None) 
     try:
         deemed = engine.notices.deemed_received(sent_on, method, note.calendar)
     except engine.RuleError as e:
-        raise _refuse("method", e.message) from None
+        raise refuse("method", e.message) from None
     notice = Notice(
         note=note,
         kind=kind,
@@ -79,14 +91,14 @@ def _notice(note, *, kind, direction, method, sent_on, description="", by=None) 
 def closing_price_record(*, issuer: Issuer, date: date, close: Decimal, by=None) -> ClosingPrice:
     """A closing price; a different price for a day already stored is refused (one close a day)."""
     if close <= 0:
-        raise _refuse("close", f"closing price {close} on {date} must be above zero")
+        raise refuse("close", f"closing price {close} on {date} must be above zero")
     existing = ClosingPrice.objects.filter(issuer=issuer, date=date).first()
     if existing:
         if existing.close != close:
-            raise _refuse("close", f"{issuer} already has a closing price of {existing.close} on {date}")
+            raise refuse("close", f"{issuer} already has a closing price of {existing.close} on {date}")
         return existing
     price = ClosingPrice(issuer=issuer, date=date, close=close)
-    _stamp(price, by).save()
+    stamp(price, by).save()
     return price
 
 
@@ -118,7 +130,7 @@ def note_create(
             picked = engine.conversion.reference_closes([(c.date, c.close) for c in stored], agreement_date)
             conversion_price = engine.conversion.conversion_price([c for _, c in picked], conversion_premium)
         except engine.RuleError as e:
-            raise _refuse(e.field, e.message) from None
+            raise refuse(e.field, e.message) from None
         closes = list(stored)
     note = Note(
         number=number,
@@ -139,42 +151,51 @@ def note_create(
     try:
         note.terms.check()
     except engine.RuleError as e:
-        raise _refuse(e.field, e.message) from None
+        raise refuse(e.field, e.message) from None
     if number and Note.objects.filter(number=number).exists():
-        raise _refuse("number", f"a note numbered {number} already exists")
-    _stamp(note, by).save()
+        raise refuse("number", f"a note numbered {number} already exists")
+    stamp(note, by).save()
     if not number:
         note.number = f"CN-{note.pk:05d}"
         note.save(update_fields=["number"])
     note.reference_closes.set(closes)
-    _post(note, agreement_date, by=by, job=job)
+    post_note(note, agreement_date, by=by, job=job)
     return note
 
 
 @transaction.atomic
-def payment_record(*, note: Note, received_on: date, amount: Decimal, reference: str = "", by=None, job="") -> Payment:
-    """A payment received, applied by the order of section 1."""
-    note = _lock(note)
+def note_event_apply(*, note: Note, on: date, by) -> None:
+    """An approved event takes effect: the rules are checked with it, and the note posted."""
+    note = lock_note(note)
+    check_rules(note)
+    post_note(note, on, by=by, job="")
+
+
+@transaction.atomic
+def payment_record(*, note: Note, received_on: date, amount: Decimal, reference: str = "", by=None) -> Payment:
+    """A payment received, to be applied by the order of section 1 once approved."""
+    note = lock_note(note)
     payment = Payment(note=note, received_on=received_on, amount=amount, reference=reference, recorded_by=by)
-    _check(note, engine.Payment("new", received_on, amount))
-    _stamp(payment, by).save()
-    _post(note, received_on, by=by, job=job)
+    check_rules(note, engine.Payment("new", received_on, amount))
+    stamp(payment, by).save()
     return payment
 
 
 @transaction.atomic
 def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
     """A payment keyed in error: kept, marked reversed, and the note replayed without it."""
-    note = _lock(payment.note)
+    note = lock_note(payment.note)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if not payment.is_approved:
+        raise refuse("payment", f"payment {payment.pk} is {payment.get_approval_display().lower()}: reject it instead")
     if payment.reversed_at:
-        raise _refuse("payment", f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}")
+        raise refuse("payment", f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}")
     if not reason.strip():
-        raise _refuse("reason", "a reversal needs a reason")
-    _check(note, without=f"Payment:{payment.pk}")
+        raise refuse("reason", "a reversal needs a reason")
+    check_rules(note, without=f"Payment:{payment.pk}")
     payment.reversed_at, payment.reversed_by, payment.reversal_reason = timezone.now(), by, reason
-    _stamp(payment, by).save()
-    _post(note, payment.received_on, by=by, job="")
+    stamp(payment, by).save()
+    post_note(note, payment.received_on, by=by, job="")
     return payment
 
 
@@ -184,22 +205,26 @@ def notice_record(
 ) -> Notice:
     """A notice with no servicing effect of its own (an address change, a notice of default…)."""
     if kind in (Notice.Kind.CONVERSION, Notice.Kind.PREPAYMENT, Notice.Kind.ACCELERATION):
-        raise _refuse("kind", f"record a {kind} notice with its own workflow, which checks its rules")
+        raise refuse("kind", f"record a {kind} notice with its own workflow, which checks its rules")
     notice = _notice(
         note, kind=kind, direction=direction, method=method, sent_on=sent_on, description=description, by=by
     )
     if sent_on < note.agreement_date:
-        raise _refuse("sent_on", f"sent_on {sent_on} is before the agreement date {note.agreement_date}")
-    _stamp(notice, by).save()
+        raise refuse("sent_on", f"sent_on {sent_on} is before the agreement date {note.agreement_date}")
+    stamp(notice, by).save()
+    if kind == Notice.Kind.SUPPLEMENTAL:  # section 5: the holder has been given the notice that was due
+        for flag in note.flags.filter(kind=ReviewFlag.Kind.NOTICE_DUE, cleared_at__isnull=True):
+            flag.cleared_at, flag.cleared_by, flag.resolution = timezone.now(), by, f"Notice sent {sent_on}"
+            stamp(flag, by).save()
     return notice
 
 
 @transaction.atomic
 def conversion_record(
-    *, note: Note, notice_sent: date, method: str, principal: Decimal | None = None, by=None, job=""
+    *, note: Note, notice_sent: date, method: str, principal: Decimal | None = None, by=None
 ) -> Conversion:
     """The holder's notice of conversion (4(b)); it converts on the day the company is deemed to receive it."""
-    note = _lock(note)
+    note = lock_note(note)
     notice = _notice(
         note,
         kind=Notice.Kind.CONVERSION,
@@ -208,11 +233,10 @@ def conversion_record(
         sent_on=notice_sent,
         by=by,
     )
-    _check(note, engine.Conversion("new", notice_sent, notice.deemed_received_on, principal))
-    _stamp(notice, by).save()
-    conversion = _stamp(Conversion(note=note, notice=notice, principal_requested=principal, recorded_by=by), by)
+    check_rules(note, engine.Conversion("new", notice_sent, notice.deemed_received_on, principal))
+    stamp(notice, by).save()
+    conversion = stamp(Conversion(note=note, notice=notice, principal_requested=principal, recorded_by=by), by)
     conversion.save()
-    _post(note, notice.deemed_received_on, by=by, job=job)
     return conversion
 
 
@@ -225,10 +249,9 @@ def prepayment_record(
     prepayment_date: date,
     principal: Decimal | None = None,
     by=None,
-    job="",
 ) -> Prepayment:
     """The company's notice of prepayment (section 3); the holder may convert within the window."""
-    note = _lock(note)
+    note = lock_note(note)
     notice = _notice(
         note,
         kind=Notice.Kind.PREPAYMENT,
@@ -237,8 +260,8 @@ def prepayment_record(
         sent_on=notice_sent,
         by=by,
     )
-    _check(note, engine.Prepayment("new", notice_sent, notice.deemed_received_on, prepayment_date, principal))
-    _stamp(notice, by).save()
+    check_rules(note, engine.Prepayment("new", notice_sent, notice.deemed_received_on, prepayment_date, principal))
+    stamp(notice, by).save()
     prepayment = Prepayment(
         note=note,
         notice=notice,
@@ -247,8 +270,7 @@ def prepayment_record(
         window_end=engine.calendar.add_business_days(notice.deemed_received_on, 3, note.calendar),
         recorded_by=by,
     )
-    _stamp(prepayment, by).save()
-    _post(note, prepayment_date, by=by, job=job)
+    stamp(prepayment, by).save()
     return prepayment
 
 
@@ -258,48 +280,81 @@ def default_record(
     note: Note,
     kind: str,
     occurred_on: date,
-    ended_on: date | None = None,
+    cured_on: date | None = None,
     description: str = "",
     by=None,
     job="",
 ) -> DefaultEvent:
     """A covenant breach, misrepresentation or insolvency (section 7); insolvency accelerates (7(x))."""
-    note = _lock(note)
+    note = lock_note(note)
     if kind not in DefaultEvent.Kind.values:
-        raise _refuse("kind", f"kind {kind!r} is not one of {', '.join(DefaultEvent.Kind.values)}")
-    if kind == DefaultEvent.Kind.INSOLVENCY and ended_on is not None:
-        raise _refuse(
-            "ended_on", "an insolvency does not end by cure or waiver here; record a waiver of the acceleration instead"
-        )
+        raise refuse("kind", f"kind {kind!r} is not one of {', '.join(DefaultEvent.Kind.values)}")
+    if kind != DefaultEvent.Kind.COVENANT and cured_on is not None:
+        raise refuse("cured_on", "only a covenant breach is cured; a misrepresentation ends by the holder's waiver")
     event = DefaultEvent(
-        note=note, kind=kind, occurred_on=occurred_on, ended_on=ended_on, description=description, recorded_by=by
+        note=note, kind=kind, occurred_on=occurred_on, cured_on=cured_on, description=description, recorded_by=by
     )
-    _check(note, default_event(event))
-    _stamp(event, by).save()
-    _post(note, occurred_on, by=by, job=job)
+    check_rules(note, default_event(event))
+    stamp(event, by).save()
+    post_note(note, occurred_on, by=by, job=job)
     return event
 
 
 @transaction.atomic
-def default_end(*, event: DefaultEvent, ended_on: date, by=None, job="") -> DefaultEvent:
-    """A covenant breach cured, or a misrepresentation waived in writing by the holder (7(d))."""
-    note = _lock(event.note)
+def covenant_cure(*, event: DefaultEvent, cured_on: date, by=None, job="") -> DefaultEvent:
+    """A covenant breach cured (7(a)(ii)): within 5 business days it never became an Event of Default."""
+    note = lock_note(event.note)
     event = DefaultEvent.objects.select_for_update().get(pk=event.pk)
-    if event.kind == DefaultEvent.Kind.INSOLVENCY:
-        raise _refuse("ended_on", "an insolvency is not cured or waived here")
-    if event.ended_on is not None:
-        raise _refuse("ended_on", f"this default already ended on {event.ended_on}")
-    event.ended_on = ended_on
-    _check(note, default_event(event), without=f"{type(default_event(event)).__name__}:{event.pk}")
-    _stamp(event, by).save()
-    _post(note, ended_on, by=by, job=job)
+    if event.kind != DefaultEvent.Kind.COVENANT:
+        raise refuse("cured_on", f"a {event.get_kind_display().lower()} is not cured; the holder may waive it")
+    if event.cured_on is not None:
+        raise refuse("cured_on", f"this breach was already cured on {event.cured_on}")
+    event.cured_on = cured_on
+    check_rules(note, default_event(event), without=f"CovenantBreach:{event.pk}")
+    stamp(event, by).save()
+    post_note(note, cured_on, by=by, job=job)
     return event
 
 
 @transaction.atomic
-def acceleration_record(*, note: Note, notice_sent: date, method: str, by=None, job="") -> AccelerationNotice:
+def waiver_record(*, event: DefaultEvent, waived_on: date, description: str = "", by=None) -> Waiver:
+    """The holder's written waiver of a covenant breach or misrepresentation (7(d)), pending approval."""
+    note = lock_note(event.note)
+    if event.kind == DefaultEvent.Kind.INSOLVENCY:
+        raise refuse("default_event", "an insolvency accelerates the note automatically (7(x)); it is not waived here")
+    if event.ended_on is not None:
+        raise refuse("waived_on", f"this default already ended on {event.ended_on}")
+    if event.waivers.filter(approval="pending").exists():
+        raise refuse("default_event", "a waiver of this default already awaits approval")
+    waiver = Waiver(default_event=event, waived_on=waived_on, description=description, recorded_by=by)
+    check_rules(note, _waived(event, waived_on), without=f"{type(default_event(event)).__name__}:{event.pk}")
+    stamp(waiver, by).save()
+    return waiver
+
+
+def _waived(event: DefaultEvent, waived_on: date) -> engine.Event:
+    ended = min(d for d in (event.cured_on, waived_on) if d is not None)
+    if event.kind == DefaultEvent.Kind.COVENANT:
+        return engine.CovenantBreach(str(event.pk), event.occurred_on, ended)
+    return engine.Misrepresentation(str(event.pk), event.occurred_on, ended)
+
+
+@transaction.atomic
+def cost_record(*, note: Note, billed_on: date, amount: Decimal, description: str, by=None) -> CollectionCost:
+    """Costs of collection billed to the company (sections 6, 7(b)), paid after due principal."""
+    note = lock_note(note)
+    if not description.strip():
+        raise refuse("description", "say what the costs were for")
+    cost = CollectionCost(note=note, billed_on=billed_on, amount=amount, description=description, recorded_by=by)
+    check_rules(note, engine.Cost("new", billed_on, amount))
+    stamp(cost, by).save()
+    return cost
+
+
+@transaction.atomic
+def acceleration_record(*, note: Note, notice_sent: date, method: str, by=None) -> AccelerationNotice:
     """The holder's written notice of acceleration (7(y)), effective when the company is deemed to receive it."""
-    note = _lock(note)
+    note = lock_note(note)
     notice = _notice(
         note,
         kind=Notice.Kind.ACCELERATION,
@@ -308,18 +363,17 @@ def acceleration_record(*, note: Note, notice_sent: date, method: str, by=None, 
         sent_on=notice_sent,
         by=by,
     )
-    _check(note, engine.AccelerationNotice("new", notice_sent, notice.deemed_received_on))
-    _stamp(notice, by).save()
-    acceleration = _stamp(AccelerationNotice(note=note, notice=notice, recorded_by=by), by)
+    check_rules(note, engine.AccelerationNotice("new", notice_sent, notice.deemed_received_on))
+    stamp(notice, by).save()
+    acceleration = stamp(AccelerationNotice(note=note, notice=notice, recorded_by=by), by)
     acceleration.save()
-    _post(note, notice.deemed_received_on, by=by, job=job)
     return acceleration
 
 
 @transaction.atomic
 def note_replay(*, note: Note, by=None, job="") -> int:
     """Replay a note in full and post only the differences (nothing, when the ledger is right)."""
-    note = _lock(note)
+    note = lock_note(note)
     if note.closed_through is None:
         return 0
     return post_notes([note], note.closed_through, full_ids={note.pk}, by=by, job=job)

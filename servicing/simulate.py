@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from holders.services import holder_create
 from notes.models import Note
-from servicing import clock, services
+from servicing import approvals, clock, services
 from servicing.close import close_books
 from servicing.models import Acceleration, Conversion, DefaultPeriod, LedgerEntry, Payment, Period, Prepayment
 from servicing.selectors import ledger_sums, note_balances
@@ -164,47 +164,50 @@ def _create_note(data: dict, n: dict) -> Note:
 
 
 def _record(note: Note, e: dict, path: str) -> None:
+    """Record the event as staff would, and approve it with the system approver (four-eyes)."""
     if not isinstance(e, dict):
         raise ScenarioError(f"{path}: must be an object")
     kind = e.get("type")
     if kind == "payment":
-        services.payment_record(
-            note=note,
-            received_on=_date(e, "date", f"{path}.date"),
-            amount=_decimal(e, "amount", f"{path}.amount"),
-            job=JOB,
+        item = services.payment_record(
+            note=note, received_on=_date(e, "date", f"{path}.date"), amount=_decimal(e, "amount", f"{path}.amount")
         )
     elif kind == "conversion":
         sent, method = _notice(e, path)
-        services.conversion_record(note=note, notice_sent=sent, method=method, principal=_principal(e, path), job=JOB)
+        item = services.conversion_record(note=note, notice_sent=sent, method=method, principal=_principal(e, path))
     elif kind == "prepayment":
         sent, method = _notice(e, path)
-        services.prepayment_record(
+        item = services.prepayment_record(
             note=note,
             notice_sent=sent,
             method=method,
             prepayment_date=_date(e, "date", f"{path}.date"),
             principal=_principal(e, path),
-            job=JOB,
         )
     elif kind in ("covenant_breach", "misrepresentation", "insolvency"):
-        end_key = {"covenant_breach": "cured", "misrepresentation": "waived"}.get(kind)
-        ended_on = _date(e, end_key, f"{path}.{end_key}", required=False) if end_key else None
-        services.default_record(
+        occurred_on = _date(e, "date", f"{path}.date")
+        cured_on = _date(e, "cured", f"{path}.cured", required=False) if kind == "covenant_breach" else None
+        waived_on = _date(e, "waived", f"{path}.waived", required=False) if kind == "misrepresentation" else None
+        event = services.default_record(
             note=note,
             kind={"covenant_breach": "covenant"}.get(kind, kind),
-            occurred_on=_date(e, "date", f"{path}.date"),
-            ended_on=ended_on,
+            occurred_on=occurred_on,
+            cured_on=cured_on,
             job=JOB,
         )
+        if waived_on is None:
+            return
+        with _where(f"{path}.waived"):
+            item = services.waiver_record(event=event, waived_on=waived_on)
     elif kind == "acceleration":
         sent, method = _notice(e, path)
-        services.acceleration_record(note=note, notice_sent=sent, method=method, job=JOB)
+        item = services.acceleration_record(note=note, notice_sent=sent, method=method)
     else:
         raise ScenarioError(
             f"{path}.type: {kind!r} is not one of payment, conversion, prepayment, covenant_breach, "
             "misrepresentation, insolvency, acceleration"
         )
+    approvals.approve(item, by=approvals.system_approver())
 
 
 class _where:

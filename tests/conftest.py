@@ -3,14 +3,37 @@ from decimal import Decimal as D
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from holders.services import holder_create
-from servicing import clock, services
+from servicing import approvals, clock, services
+
+
+def user_in(username: str, *groups: str):
+    user = get_user_model().objects.create_user(username, password=f"pw-{username}-1")
+    user.groups.set(Group.objects.filter(name__in=groups))
+    return user
 
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user("servicer", password="pw-servicer-1")
+    """A servicer: records events, cannot approve them."""
+    return user_in("servicer", "servicer")
+
+
+@pytest.fixture
+def approver(db):
+    return user_in("approver", "approver")
+
+
+@pytest.fixture
+def approve(approver):
+    """Approve a recorded item as the second pair of eyes; returns it."""
+
+    def approve(item):
+        return approvals.approve(item, by=approver)
+
+    return approve
 
 
 @pytest.fixture

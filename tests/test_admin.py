@@ -6,6 +6,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 from notes.models import Note
+from servicing import services
 from servicing.close import close_books
 from servicing.models import LedgerEntry, Payment
 
@@ -20,15 +21,62 @@ def admin_client(client):
 
 
 @time_machine.travel("2024-02-05 12:00 -0500", tick=False)
-def test_a_payment_added_in_the_admin_goes_through_the_service(admin_client, make_note):
+def test_a_payment_added_in_the_admin_waits_for_another_users_approval(admin_client, client, make_note, approver):
     note = make_note()
     form = {"note": note.pk, "received_on": "2024-02-05", "amount": "2200.00", "reference": "wire 1"}
     response = admin_client.post("/admin/servicing/payment/add/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     payment = Payment.objects.get()
-    assert payment.recorded_by.username == "boss"
+    assert (payment.recorded_by.username, payment.approval) == ("boss", "pending")
+    assert not LedgerEntry.objects.filter(key=f"payment:{payment.pk}").exists()
+
+    action = {"action": "approve_selected", "_selected_action": [payment.pk]}
+    response = admin_client.post("/admin/servicing/payment/", action, follow=True)
+    assert "a different user must approve it" in response.content.decode()
+    assert Payment.objects.get().approval == "pending"
+
+    approver.is_staff = True
+    approver.save()
+    client.force_login(approver)
+    response = client.post("/admin/servicing/payment/", action, follow=True)
+    assert "1 item(s) approved" in response.content.decode()
     entry = LedgerEntry.objects.get(key=f"payment:{payment.pk}")
-    assert (entry.account, entry.amount, entry.posted_by.username) == ("interest", D("-2200.00"), "boss")
+    assert (entry.account, entry.amount, entry.posted_by, entry.approved_by) == (
+        "interest",
+        D("-2200.00"),
+        approver,
+        approver,
+    )
+
+
+def test_a_rejection_in_the_admin_asks_for_the_reason_and_keeps_it(client, make_note, staff, approver):
+    note = make_note()
+    payment = services.payment_record(note=note, received_on=date(2024, 2, 5), amount=D("5.00"), by=staff)
+    approver.is_staff = True
+    approver.save()
+    client.force_login(approver)
+    action = {"action": "reject_selected", "_selected_action": [payment.pk]}
+    page = client.post("/admin/servicing/payment/", action)
+    assert page.status_code == 200 and 'name="reason"' in page.content.decode()
+    assert Payment.objects.get().approval == "pending"  # asked for the reason first
+    client.post("/admin/servicing/payment/", action | {"_confirm": "1", "reason": "no such wire"})
+    payment.refresh_from_db()
+    assert (payment.approval, payment.rejection_reason, payment.decided_by) == ("rejected", "no such wire", approver)
+
+
+def test_a_viewer_sees_records_in_the_admin_but_cannot_add_or_approve(client, make_note, staff):
+    from tests.conftest import user_in
+
+    note = make_note()
+    payment = services.payment_record(note=note, received_on=date(2024, 2, 5), amount=D("5.00"), by=staff)
+    viewer = user_in("viewer", "viewer")
+    viewer.is_staff = True
+    viewer.save()
+    client.force_login(viewer)
+    assert client.get("/admin/servicing/payment/").status_code == 200
+    assert client.get("/admin/servicing/payment/add/").status_code == 403
+    client.post("/admin/servicing/payment/", {"action": "approve_selected", "_selected_action": [payment.pk]})
+    assert Payment.objects.get().approval == "pending"
 
 
 def test_a_bad_payment_in_the_admin_is_shown_next_to_its_field_and_changes_nothing(admin_client, make_note):

@@ -23,10 +23,10 @@ def test_the_note_page_needs_a_login(client, make_note):
     assert response.status_code == 302
 
 
-def test_the_note_list_shows_each_note_with_its_balances(client, make_note, staff):
+def test_the_note_list_shows_each_note_with_its_balances(client, make_note, staff, approve):
     note = make_note()
     with clock.pinned(date(2024, 2, 5)):
-        services.payment_record(note=note, received_on=date(2024, 2, 5), amount=D("1000.00"), by=staff)
+        approve(services.payment_record(note=note, received_on=date(2024, 2, 5), amount=D("1000.00"), by=staff))
     client.force_login(staff)
     page = client.get(reverse("notes:list")).content.decode()
     assert note.number in page

@@ -8,6 +8,7 @@ from servicing.engine import conversion, notices
 from servicing.engine.errors import RuleError
 from servicing.engine.replay import (
     AccelerationNotice,
+    Assignment,
     Balances,
     Conversion,
     Cost,
@@ -26,6 +27,7 @@ from servicing.engine.replay import (
 
 __all__ = [
     "AccelerationNotice",
+    "Assignment",
     "Balances",
     "conversion",
     "notices",

@@ -36,3 +36,9 @@ def price_display(price: Decimal) -> Decimal:
 def shares_for(amount: Decimal, price: Decimal) -> int:
     """Fractional shares round up (4(b))."""
     return int(EXACT.divide(amount, price).to_integral_value(rounding=ROUND_CEILING))
+
+
+def successor_units(shares: int, per_share: Decimal) -> int:
+    """What a supplemental agreement (section 5) delivers for `shares` common shares: the kind and
+    amount a holder of those shares received, each rounded up to a whole unit as 4(b) rounds shares."""
+    return int(EXACT.multiply(Decimal(shares), per_share).to_integral_value(rounding=ROUND_CEILING))

@@ -42,6 +42,12 @@ class Terms:
     max_lawful_rate: Decimal | None = None
     prepayment_lockout_months: int = 3
     calendar: str = "XFED"
+    # A substitute note (8(j)) has the original's terms but accrues from the assignment date.
+    accrues_from: date | None = None
+
+    @property
+    def first_day(self) -> date:
+        return self.accrues_from or self.agreement_date
 
     @property
     def default_rate(self) -> Decimal:
@@ -61,6 +67,12 @@ class Terms:
             raise RuleError(
                 "maturity_date",
                 f"maturity date {self.maturity_date} must be after the agreement date {self.agreement_date}",
+            )
+        if self.accrues_from is not None and not self.agreement_date <= self.accrues_from < self.maturity_date:
+            raise RuleError(
+                "accrues_from",
+                f"a note accrues from a day from its agreement date {self.agreement_date} "
+                f"to before its maturity date {self.maturity_date}, not {self.accrues_from}",
             )
         if self.rate < 0:
             raise RuleError("rate", f"rate {self.rate} must not be negative")
@@ -134,6 +146,15 @@ class AccelerationNotice:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """Principal assigned to others (8(j)): it leaves the note on `date`; interest before it stays here."""
+
+    ref: str
+    date: date
+    principal: Decimal
+
+
+@dataclass(frozen=True)
 class Cost:
     """Costs of collection the holder incurred, billed to the company (sections 6, 7(b))."""
 
@@ -142,7 +163,17 @@ class Cost:
     amount: Decimal
 
 
-Event = Payment | Conversion | Prepayment | CovenantBreach | Misrepresentation | Insolvency | AccelerationNotice | Cost
+Event = (
+    Payment
+    | Conversion
+    | Prepayment
+    | CovenantBreach
+    | Misrepresentation
+    | Insolvency
+    | AccelerationNotice
+    | Assignment
+    | Cost
+)
 
 
 # Results.
@@ -276,7 +307,7 @@ class State:
 
     @classmethod
     def start(cls, terms: Terms) -> State:
-        return cls(day=terms.agreement_date - ONE_DAY, principal=terms.principal, period_start=terms.agreement_date)
+        return cls(day=terms.first_day - ONE_DAY, principal=terms.principal, period_start=terms.first_day)
 
     def to_json(self) -> dict:
         a = self.acceleration
@@ -332,7 +363,7 @@ class Result:
 
 def check_events(terms: Terms, events: list[Event]) -> None:
     """The rules an event breaks on its own, whatever else happens (raises RuleError)."""
-    a = terms.agreement_date
+    a = terms.first_day
     allowed = terms.prepayment_allowed_from
     for e in events:
         match e:
@@ -372,6 +403,14 @@ def check_events(terms: Terms, events: list[Event]) -> None:
             case Cost():
                 _money("amount", e.amount)
                 _on_or_after("date", e.billed_on, a)
+            case Assignment():
+                _money("principal", e.principal)
+                _on_or_after("effective_on", e.date, a)
+                if e.date >= terms.maturity_date:
+                    raise RuleError(
+                        "effective_on",
+                        f"an assignment takes effect before the maturity date {terms.maturity_date}, not on {e.date}",
+                    )
 
 
 def effective_on(e: Event) -> date:
@@ -392,6 +431,8 @@ def effective_on(e: Event) -> date:
             return e.effective_on
         case Cost():
             return e.billed_on
+        case Assignment():
+            return e.date
     raise TypeError(e)
 
 
@@ -467,7 +508,7 @@ class _Replay:
     def _day(self, d: date) -> None:
         s, t = self.s, self.t
         todays = self.by_day.get(d, ())
-        if d == t.agreement_date:
+        if d == t.first_day:
             self._post(d, "funding", "principal", "funding", t.principal)
         acceleration = self._acceleration_on(d, todays) if s.acceleration is None else None
 
@@ -505,7 +546,7 @@ class _Replay:
                 for account, amount in applied.items():
                     self._post(d, "unapplied_applied", account, key, -amount)
 
-        # 4. payments, in the order received; 5. conversions; 6. prepayments.
+        # 4. payments, in the order received; 5. conversions; 6. prepayments; then assignments.
         for e in todays:
             if isinstance(e, Payment):
                 self._payment(d, e)
@@ -515,6 +556,9 @@ class _Replay:
         for e in todays:
             if isinstance(e, Prepayment):
                 self._prepayment(d, e)
+        for e in todays:
+            if isinstance(e, Assignment):
+                self._assignment(d, e)
 
         # 7. is d a day in default; d accrues interest and default interest.
         in_payment_default = self._in_payment_default(d)
@@ -682,6 +726,27 @@ class _Replay:
                 principal + interest + default_interest,
             )
         )
+
+    def _assignment(self, d: date, e: Assignment) -> None:
+        s = self.s
+        if s.principal_due_on is not None:
+            self._refuse(
+                "assignment",
+                e.ref,
+                "effective_on",
+                f"assignment on {d} refused: the principal fell due on {s.principal_due_on} and is no longer a "
+                "loan that runs to maturity",
+            )
+        elif e.principal > s.principal:
+            self._refuse(
+                "assignment",
+                e.ref,
+                "principal",
+                f"assignment on {d} of {e.principal} refused: principal outstanding is {s.principal}",
+            )
+        else:
+            s.principal -= e.principal
+            self._post(d, "assignment", "principal", f"assignment:{e.ref}", -e.principal)
 
     def _post_reduction(self, d, kind, key, principal, interest, default_interest) -> None:
         """What a conversion or prepayment takes off principal and billed interest."""

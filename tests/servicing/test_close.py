@@ -44,17 +44,21 @@ def test_after_a_40_day_gap_every_missed_month_is_posted_in_order(make_note):
     ]
 
 
-def test_a_back_dated_payment_replays_the_note_and_reverses_only_what_changed(make_note, staff):
+def test_a_back_dated_payment_replays_the_note_and_reverses_only_what_changed(make_note, staff, approve, approver):
     note = make_note()
     close_books(through=date(2024, 3, 5))
     with clock.pinned(date(2024, 3, 6)):
-        services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
+        payment = approve(
+            services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
+        )
     reversals = LedgerEntry.objects.filter(note=note, kind="reversal")
     # Paid on time, February carries no default interest: that bill alone is reversed.
     assert [(r.reverses.kind, r.reverses.account, r.reverses.key, r.amount) for r in reversals] == [
         ("bill", "default_interest", "period:2024-02-01", D("-861.94"))
     ]
-    assert reversals[0].posted_by == staff
+    assert reversals[0].posted_by == approver  # the approval posted it
+    applied = LedgerEntry.objects.get(note=note, key=f"payment:{payment.pk}")
+    assert (applied.posted_by, applied.approved_by, payment.recorded_by) == (approver, approver, staff)
     note.refresh_from_db()
     expected = engine.run(note.terms, note_events(note), date(2024, 3, 5)).balances
     got = note_balances(note)
@@ -71,11 +75,11 @@ def test_a_back_dated_payment_replays_the_note_and_reverses_only_what_changed(ma
     assert list(note.default_periods.values_list("kind", "start", "end")) == [("payment", date(2024, 3, 2), None)]
 
 
-def test_a_payment_received_today_posts_at_once(make_note, staff):
+def test_a_payment_received_today_posts_at_once(make_note, staff, approve):
     note = make_note()
     close_books(through=date(2024, 1, 31))
     with clock.pinned(date(2024, 2, 1)):
-        services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
+        approve(services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff))
     note.refresh_from_db()
     assert note.closed_through == date(2024, 2, 1)
     assert note_balances(note).interest_due == D("0.00")
@@ -102,7 +106,7 @@ def test_the_celery_task_runs_the_same_close(make_note):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_payments_at_the_same_moment_are_both_applied_exactly_once(make_note, staff):
+def test_two_payments_at_the_same_moment_are_both_applied_exactly_once(make_note, staff, approve):
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL: run with DATABASE_URL=postgres://… (CI does)")
     note = make_note()
@@ -116,7 +120,7 @@ def test_two_payments_at_the_same_moment_are_both_applied_exactly_once(make_note
         try:
             start.wait()
             with clock.pinned(date(2024, 2, 6)):
-                services.payment_record(note=note, received_on=date(2024, 2, 6), amount=amount, by=staff)
+                approve(services.payment_record(note=note, received_on=date(2024, 2, 6), amount=amount, by=staff))
         except Exception as e:  # reported below
             errors.append(e)
         finally:

@@ -134,21 +134,25 @@ def test_an_unknown_notice_method_is_refused(make_note, staff):
     refused(services.conversion_record, "method", note=note, notice_sent=date(2024, 2, 1), method="pigeon", by=staff)
 
 
-def test_balances_from_the_ledger_equal_the_engine(make_note, staff):
+def test_balances_from_the_ledger_equal_the_engine(make_note, staff, approve):
     note = make_note()
     with clock.pinned(date(2024, 6, 30)):
-        services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
-        services.payment_record(note=note, received_on=date(2024, 3, 20), amount=D("4000.00"), by=staff)
-        services.conversion_record(
-            note=note, notice_sent=date(2024, 4, 1), method="certified_mail", principal=D("65000.00"), by=staff
+        approve(services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff))
+        approve(services.payment_record(note=note, received_on=date(2024, 3, 20), amount=D("4000.00"), by=staff))
+        approve(
+            services.conversion_record(
+                note=note, notice_sent=date(2024, 4, 1), method="certified_mail", principal=D("65000.00"), by=staff
+            )
         )
-        services.prepayment_record(
-            note=note,
-            notice_sent=date(2024, 5, 1),
-            method="overnight_courier",
-            prepayment_date=date(2024, 5, 20),
-            principal=D("100000.00"),
-            by=staff,
+        approve(
+            services.prepayment_record(
+                note=note,
+                notice_sent=date(2024, 5, 1),
+                method="overnight_courier",
+                prepayment_date=date(2024, 5, 20),
+                principal=D("100000.00"),
+                by=staff,
+            )
         )
         services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 6, 3), by=staff)
         from servicing.close import close_books
@@ -187,10 +191,12 @@ def test_ledger_entries_can_be_neither_changed_nor_deleted(make_note):
     assert LedgerEntry.objects.get(pk=entry.pk).amount == D("365000.00")
 
 
-def test_a_payment_keyed_in_error_is_reversed_and_the_note_replayed(make_note, staff):
+def test_a_payment_keyed_in_error_is_reversed_and_the_note_replayed(make_note, staff, approve):
     note = make_note()
     with clock.pinned(date(2024, 2, 10)):
-        payment = services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
+        payment = approve(
+            services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
+        )
         note.refresh_from_db()
         assert note_balances(note).interest_due == D("0.00")
         services.payment_reverse(payment=payment, reason="wire returned", by=staff)

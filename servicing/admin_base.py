@@ -1,0 +1,147 @@
+"""Admin classes for records that are written by services and decided by approvers."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.template.response import TemplateResponse
+from simple_history.admin import SimpleHistoryAdmin
+
+from servicing import approvals
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by posting: visible, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RecordedByService(SimpleHistoryAdmin):
+    """Records added through their service (rules checked, nothing saved on bad input), then only
+    viewed: never edited or deleted here. `add_fields` are the add form's fields; `record` calls
+    the service."""
+
+    add_fields: list[str] = []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.add_fields
+        return [f.name for f in self.model._meta.fields if f.name != "id"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        admin_self = self
+
+        class ServiceForm(form):
+            def clean(self):
+                data = super().clean()
+                if self.errors:
+                    return data
+                try:
+                    # A dry run in a savepoint: the record is made only in save_model.
+                    with transaction.atomic():
+                        admin_self.record(request, data)
+                        transaction.set_rollback(True)
+                except ValidationError as e:
+                    raise ValidationError(
+                        {f if f in self.fields else None: m for f, m in e.message_dict.items()}
+                    ) from None
+                return data
+
+        return ServiceForm
+
+    def save_model(self, request, obj, form, change):
+        created = self.record(request, form.cleaned_data)
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service saved everything
+
+    def record(self, request, data):
+        raise NotImplementedError
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+class ApprovableAdmin(RecordedByService):
+    """Four-eyes records: approve or reject the selected ones (never your own)."""
+
+    actions = ["approve_selected", "reject_selected"]
+    approval_columns = ["approval", "recorded_by", "decided_by"]
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), *self.approval_columns]
+
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), "approval"]
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(approvals.APPROVE)
+
+    @admin.action(description="Approve the selected items", permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, lambda item: approvals.approve(item, by=request.user), "approved")
+
+    @admin.action(description="Reject the selected items…", permissions=["approve"])
+    def reject_selected(self, request, queryset):
+        def reject(item, data):
+            return approvals.reject(item, by=request.user, reason=data["reason"])
+
+        intro = "These items will be kept, marked rejected with your reason, and never take effect:"
+        return action_with_form(
+            self, request, queryset, ReasonForm, reject, intro=intro, button="Reject", done="rejected"
+        )
+
+    def _decide(self, request, queryset, decide, done: str) -> None:
+        apply_each(request, queryset, decide, done)
+
+
+def apply_each(request, queryset, do, done: str) -> None:
+    """Call `do` on each item; report each refusal with its reason, and how many were done."""
+    count = 0
+    for item in queryset.order_by("pk"):
+        try:
+            do(item)
+            count += 1
+        except (ValidationError, PermissionDenied) as e:
+            why = "; ".join(e.messages) if isinstance(e, ValidationError) else str(e)
+            messages.error(request, f"{item}: {why}")
+    if count:
+        messages.success(request, f"{count} item(s) {done}.")
+
+
+def action_with_form(model_admin, request, queryset, form_class, do, *, intro: str, button: str, done: str):
+    """An admin action that first asks for a few values (a reason, a date) on a page of its own."""
+    action = request.POST.get("action")
+    form = form_class(request.POST if "_confirm" in request.POST else None)
+    if form.is_valid():
+        apply_each(request, queryset, lambda item: do(item, form.cleaned_data), done)
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": button,
+        "intro": intro,
+        "queryset": queryset,
+        "form": form,
+        "opts": model_admin.model._meta,
+        "action": action,
+        "button": button,
+        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+    }
+    return TemplateResponse(request, "admin/action_form.html", context)
