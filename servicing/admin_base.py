@@ -35,6 +35,9 @@ class RecordedByService(SimpleHistoryAdmin):
             return self.add_fields
         return [f.name for f in self.model._meta.fields if f.name != "id"]
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # what the service made, shown once made
+
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 

@@ -11,6 +11,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from notes.models import MONEY, Approvable
+from servicing import engine
 
 
 class Method(models.TextChoices):
@@ -178,6 +179,13 @@ class DefaultEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.occurred_on}"
+
+    @property
+    def cure_deadline(self):
+        """A covenant breach not cured by the end of this day is an Event of Default (7(a)(ii))."""
+        if self.kind != self.Kind.COVENANT:
+            return None
+        return engine.calendar.add_business_days(self.occurred_on, 5, self.note.calendar)
 
     @property
     def ended_on(self):

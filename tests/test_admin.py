@@ -1,3 +1,4 @@
+import re
 from datetime import date
 from decimal import Decimal as D
 
@@ -114,3 +115,49 @@ def test_a_note_added_in_the_admin_is_checked_and_funded(admin_client, issuer, h
     assert LedgerEntry.objects.get(note=note).kind == "funding"
     close_books(through=date(2024, 3, 1))
     assert LedgerEntry.objects.filter(note=note, kind="bill").get().amount == D("308.22")  # 15 days × 20.547945…
+
+
+def test_every_admin_page_opens(admin_client, make_note, staff, approve):
+    """The list, add and change pages of every record, with a record of each kind made by the services."""
+    from django.contrib import admin as django_admin
+
+    from holders.services import holder_create
+    from servicing import lifecycle
+
+    note = make_note()
+    other = holder_create(name="Bea Assignee")
+    with time_machine.travel("2024-03-20 12:00 -0500", tick=False):
+        approve(
+            lifecycle.assignment_record(
+                note=note, effective_on=date(2024, 3, 15), parts=[(other, D("10.00"))], by=staff
+            )
+        )
+        approve(lifecycle.corporate_action_record(issuer=note.issuer, kind="sale", effective_on=date(2024, 3, 18),
+                                                  successor="Buyer Inc.", securities=[("Buyer stock", D("1.5"))],
+                                                  by=staff))  # fmt: skip
+        event = services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
+        services.waiver_record(event=event, waived_on=date(2024, 3, 8), by=staff)
+    for model in django_admin.site._registry:
+        meta = model._meta
+        base = f"/admin/{meta.app_label}/{meta.model_name}/"
+        assert admin_client.get(base).status_code == 200, base
+        assert admin_client.get(base + "add/").status_code in (200, 403), base
+        obj = model.objects.first()
+        if obj is not None:
+            assert admin_client.get(f"{base}{obj.pk}/change/").status_code == 200, base
+
+
+def test_an_assignment_added_in_the_admin_names_its_assignees(admin_client, make_note):
+    from holders.services import holder_create
+    from notes.models import Assignment
+
+    note = make_note()
+    bea, cal = holder_create(name="Bea"), holder_create(name="Cal")
+    form = {"note": note.pk, "effective_on": "2024-03-15", "assignee_1": bea.pk, "principal_1": "1000.00"}
+    response = admin_client.post("/admin/notes/assignment/add/", form | {"assignee_2": cal.pk})
+    assert "give both the assignee and the principal assigned" in response.content.decode()
+    response = admin_client.post("/admin/notes/assignment/add/", form | {"assignee_2": cal.pk, "principal_2": "5.00"})
+    assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode(), re.S)
+    assignment = Assignment.objects.get()
+    assert [(p.assignee, p.principal) for p in assignment.parts.all()] == [(bea, D("1000.00")), (cal, D("5.00"))]
+    assert assignment.approval == "pending"

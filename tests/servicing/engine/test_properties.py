@@ -6,8 +6,8 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servicing.engine import Conversion, Payment, State, Terms, run
-from servicing.engine.money import EXACT, to_cents
+from servicing.engine import Assignment, Conversion, Payment, State, Terms, run
+from servicing.engine.money import EXACT, split_largest_remainder, to_cents
 
 START = date(2023, 12, 15)
 
@@ -72,3 +72,46 @@ def test_going_on_from_any_day_gives_the_same_ledger(principal, rate, paid, spli
     rest = run(t, events, end, State.from_json(first.state.to_json()))
     assert first.postings + rest.postings == whole.postings
     assert rest.balances == whole.balances
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    principal=money,
+    rate=rates,
+    day=st.integers(min_value=0, max_value=300),
+    cuts=st.lists(st.integers(min_value=1, max_value=10_000), min_size=1, max_size=4),
+    kept=st.integers(min_value=0, max_value=10_000),
+)
+def test_an_assignment_splits_principal_to_the_cent_and_interest_to_a_cent_a_note(principal, rate, day, cuts, kept):
+    """8(j): the assignor's note and the substitutes carry the original principal to the cent, and
+    in each period their interest differs from the unassigned note's by at most a cent a note."""
+    on = START + timedelta(days=day)
+    parts = split_largest_remainder(principal, [D(kept), *map(D, cuts)])[1:]  # what each assignee takes
+    parts = [p for p in parts if p > 0]
+    through = date(2024, 12, 20)
+    t = terms(principal, rate)
+    whole = run(t, [], through)
+    assignor = run(t, [Assignment("a", on, sum(parts))], through)
+    substitutes = [run(Terms(**vars(t) | {"principal": p, "accrues_from": on}), [], through) for p in parts]
+    notes = [assignor, *substitutes]
+    assert sum(r.balances.principal for r in notes) == whole.balances.principal == principal
+    for period in whole.periods:
+        pieces = [p.interest for r in notes for p in r.periods if p.end == period.end]
+        assert abs(sum(pieces) - period.interest) <= D("0.01") * len(pieces), period
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amount=st.decimals(min_value=D("0.01"), max_value=D("10000000.00"), places=2),
+    shares=st.lists(st.decimals(min_value=D("0.000001"), max_value=D("0.5"), places=6), max_size=5),
+)
+def test_a_payment_split_among_holder_and_participants_adds_up_to_the_cent(amount, shares):
+    """8(j): each party gets its exact share within a cent, and the parts add up to the payment."""
+    shares = [s for s in shares if s > 0]
+    while sum(shares) > 1:
+        shares.pop()
+    weights = [D(1) - sum(shares, D(0)), *shares]
+    parts = split_largest_remainder(amount, weights)
+    assert sum(parts) == amount
+    for part, weight in zip(parts, weights, strict=True):
+        assert abs(part - amount * weight) < D("0.01")

@@ -23,7 +23,7 @@ from servicing.engine import (
     Terms,
     run,
 )
-from servicing.engine.replay import Cost, check_events
+from servicing.engine.replay import Assignment, Cost, check_events
 
 
 def terms(**kw):
@@ -244,6 +244,31 @@ def test_costs_of_collection_are_paid_after_due_principal():
     assert (p.to_interest, p.to_costs, p.to_unapplied) == (D("2200.00"), D("750.00"), D("50.00"))
 
 
+def test_assigned_principal_leaves_the_note_on_the_assignment_date_and_earlier_interest_stays():
+    # 146,000.00 of 365,000.00 leaves on 15 February: 14 days at 100.00, then 15 at 60.00.
+    r = run(terms(), [Assignment("a", date(2024, 2, 15), D("146000.00"))], date(2024, 3, 1))
+    assert periods(r)[-1][:5] == (date(2024, 2, 1), date(2024, 2, 29), date(2024, 3, 1), "month_end", D("2300.00"))
+    assert r.balances.principal == D("219000.00")
+    assert [p for p in r.postings if p.kind == "assignment"] == [
+        engine.Posting(date(2024, 2, 15), "assignment", "principal", "assignment:a", D("-146000.00"))
+    ]
+
+
+def test_a_substitute_note_accrues_from_the_assignment_date_inclusive():
+    t = terms(principal=D("146000.00"), accrues_from=date(2024, 2, 15))  # 40.00 a day
+    r = run(t, [], date(2024, 3, 1))
+    assert periods(r) == [(date(2024, 2, 15), date(2024, 2, 29), date(2024, 3, 1), "month_end", D("600.00"), D("0.00"))]
+    assert r.postings[0] == engine.Posting(date(2024, 2, 15), "funding", "principal", "funding", D("146000.00"))
+
+
+def test_an_assignment_of_more_than_is_outstanding_or_after_principal_fell_due_is_refused():
+    with pytest.raises(RuleError, match="principal outstanding is 365000.00"):
+        run(terms(), [Assignment("a", date(2024, 2, 15), D("365000.01"))], date(2024, 3, 1))
+    insolvent = [Insolvency("i", date(2024, 2, 1)), Assignment("a", date(2024, 2, 15), D("1000.00"))]
+    with pytest.raises(RuleError, match="fell due on 2024-02-01"):
+        run(terms(), insolvent, date(2024, 3, 1))
+
+
 def test_going_on_from_a_stored_state_gives_what_one_replay_gives():
     events = [
         Payment("a", date(2024, 2, 12), D("1000.00")),
@@ -272,6 +297,9 @@ def test_a_state_of_another_engine_version_is_not_used():
         (Payment("p", date(2024, 2, 5), D("10.001")), "amount"),
         (CovenantBreach("c", date(2024, 2, 5), date(2024, 2, 1)), "cured"),
         (Cost("k", date(2024, 2, 5), D("-1")), "amount"),
+        (Assignment("a", date(2024, 1, 9), D("10.00")), "effective_on"),
+        (Assignment("a", date(2025, 1, 10), D("10.00")), "effective_on"),
+        (Assignment("a", date(2024, 2, 5), D("0.001")), "principal"),
     ],
 )
 def test_bad_events_are_refused_naming_the_field(event, field):
@@ -288,6 +316,8 @@ def test_bad_events_are_refused_naming_the_field(event, field):
         ({"max_lawful_rate": D("0.05")}, "max_lawful_rate"),
         ({"principal": D("0")}, "principal"),
         ({"calendar": "NOPE"}, "calendar"),
+        ({"accrues_from": date(2024, 1, 9)}, "accrues_from"),
+        ({"accrues_from": date(2025, 1, 10)}, "accrues_from"),
     ],
 )
 def test_bad_terms_are_refused_naming_the_field(change, field):
