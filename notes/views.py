@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404, render
 
 from notes.models import Note
 from servicing.models import Period
-from servicing.selectors import note_balances, notes_with_balances
+from servicing.selectors import note_balances, notes_with_balances, pending_for_note
 
 
 @login_required
@@ -19,6 +19,11 @@ def note_detail(request, pk):
         "note": note,
         "balances": note_balances(note),
         "periods": Period.objects.filter(note=note).order_by("-start")[:24],
-        "entries": note.entries.order_by("-effective_on", "-pk")[:50],
+        "entries": note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")[:50],
+        "pending": pending_for_note(note),
+        "chain": note.chain_of_title() if note.parent_id or note.substitutes.exists() else [],
+        "participations": note.participations.filter(approval="approved").select_related("participant"),
+        "warrants": note.warrants.select_related("holder"),
+        "flags": note.flags.filter(cleared_at__isnull=True),
     }
     return render(request, "notes/note_detail.html", context)

@@ -3,7 +3,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from servicing import services
-from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService
+from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form
 from servicing.models import (
     Acceleration,
     AccelerationNotice,
@@ -69,14 +69,30 @@ class WaiverInline(admin.TabularInline):
         return False
 
 
+class CuredOnForm(forms.Form):
+    cured_on = forms.DateField(help_text="The day the breach was cured.")
+
+
 @admin.register(DefaultEvent)
 class DefaultEventAdmin(RecordedByService):
-    list_display = ["note", "kind", "occurred_on", "cured_on", "ended_on", "recorded_by"]
+    list_display = ["note", "kind", "occurred_on", "cure_deadline", "cured_on", "ended_on", "recorded_by"]
     list_filter = ["kind"]
     search_fields = ["note__number", "description"]
     add_fields = ["note", "kind", "occurred_on", "cured_on", "description"]
     autocomplete_fields = ["note"]
     inlines = [WaiverInline]
+    actions = ["cure_selected"]
+
+    def has_cure_permission(self, request):
+        return request.user.has_perm("servicing.change_defaultevent")
+
+    @admin.action(description="Record the cure of the selected covenant breaches…", permissions=["cure"])
+    def cure_selected(self, request, queryset):
+        def cure(event, data):
+            return services.covenant_cure(event=event, cured_on=data["cured_on"], by=request.user)
+
+        intro = "A breach cured within five business days never became an Event of Default (7(a)(ii)):"
+        return action_with_form(self, request, queryset, CuredOnForm, cure, intro=intro, button="Cure", done="cured")
 
     def record(self, request, data):
         return services.default_record(

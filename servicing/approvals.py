@@ -24,9 +24,8 @@ from notes.models import (
     WarrantExercise,
 )
 from servicing import lifecycle, services
-from servicing.models import AccelerationNotice, CollectionCost, Conversion, Payment, Prepayment, Waiver
+from servicing.models import APPROVE, AccelerationNotice, CollectionCost, Conversion, Payment, Prepayment, Waiver
 
-APPROVE = "servicing.approve_entries"
 SYSTEM_APPROVER = "system-approver"
 
 

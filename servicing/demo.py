@@ -7,13 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from holders.services import holder_create
 from notes.models import Note
-from servicing import approvals, clock, engine, services
+from servicing import approvals, clock, engine, lifecycle, services
 from servicing.close import close_books
 from servicing.engine.calendar import add_business_days, add_months
+from servicing.selectors import note_events
 from servicing.simulate import simulate
 
 SCENARIO = Path(__file__).with_name("demo_scenario.json")
@@ -50,7 +52,25 @@ def load_demo() -> list[Note]:
         conversion_price=Decimal("3.25"),
         job=JOB,
     )
-    _pay_bills(current, before=today)
+    # A quarter of it was assigned last month (8(j)) and a participation sold in the rest.
+    northwind = holder_create(
+        name="Northwind Partners LP",
+        kind="entity",
+        email="ops@northwind.example",
+        notice_address="55 Water Street\nNew York, NY 10041",
+    )
+    assigned_on = add_months(today.replace(day=1), -1)
+    _approve(
+        lifecycle.assignment_record(note=current, effective_on=assigned_on, parts=[(northwind, Decimal("62500.00"))])
+    )
+    participant = holder_create(name="Elm Street Credit Fund", kind="entity", email="credit@elmstreet.example")
+    _approve(
+        lifecycle.participation_record(
+            note=current, participant=participant, share=Decimal("0.2"), starts_on=assigned_on
+        )
+    )
+    for note in (current, *current.substitutes.all()):
+        _pay_bills(note, before=today)
     # A note past due on last month's interest, with the company's prepayment notice just sent:
     # the holder's conversion window is open.
     start = add_months(today.replace(day=10), -5)
@@ -75,19 +95,40 @@ def load_demo() -> list[Note]:
         prepayment_date=add_business_days(received, 10, late.calendar),
         principal=Decimal("50000.00"),
     )
-    approvals.approve(prepayment, by=approvals.system_approver())
+    _approve(prepayment)
+    # The warrant delivered with the agreement's note (section 6).
+    lifecycle.warrant_issue(
+        issuer=issuer,
+        holder=innovo.holder,
+        note=innovo,
+        number="DEMO-W-1",
+        shares=25_000,
+        exercise_price=Decimal("2.50"),
+        issued_on=innovo.agreement_date,
+        expires_on=add_months(today, 2),
+    )
     close_books()
+    # A payment keyed in by a servicer, waiting for the second pair of eyes.
+    servicer = get_user_model().objects.create_user("demo-servicer", first_name="Demo", last_name="Servicer")
+    servicer.groups.add(Group.objects.get(name="servicer"))  # no password: it never logs in
+    with clock.pinned(today):
+        services.payment_record(note=late, received_on=today, amount=Decimal("750.00"), reference="wire", by=servicer)
     return list(Note.objects.filter(number__startswith="DEMO-").order_by("pk"))
 
 
 def _pay_bills(note: Note, *, before) -> None:
     """Pay each period's interest on its due date, for bills due before `before`."""
-    for period in engine.run(note.terms, [], before).periods:
+    for period in engine.run(note.terms, note_events(note), before).periods:
         if period.due_date < before:
-            payment = services.payment_record(
-                note=note, received_on=period.due_date, amount=period.interest, reference="wire"
+            _approve(
+                services.payment_record(
+                    note=note, received_on=period.due_date, amount=period.interest, reference="wire"
+                )
             )
-            approvals.approve(payment, by=approvals.system_approver())
+
+
+def _approve(item):
+    return approvals.approve(item, by=approvals.system_approver())
 
 
 def staff_login(username: str = "staff") -> tuple[str, str]:

@@ -13,6 +13,8 @@ from simple_history.models import HistoricalRecords
 from notes.models import MONEY, Approvable
 from servicing import engine
 
+APPROVE = "servicing.approve_entries"  # four-eyes: approve what another user recorded, reverse a payment
+
 
 class Method(models.TextChoices):
     """How a notice was given (section 8(b))."""

@@ -172,3 +172,15 @@ def warrant_shares_left(warrant: Warrant) -> int:
     exercised = warrant.exercises.filter(approval=APPROVED).aggregate(n=Sum("shares"))["n"] or 0
     assigned = warrant.assignments.filter(approval=APPROVED).aggregate(n=Sum("shares"))["n"] or 0
     return warrant.shares - exercised - assigned
+
+
+def pending_for_note(note: Note) -> list:
+    """What awaits a second user's approval on the note, oldest first."""
+    pending = Approval.PENDING
+    items = [
+        item
+        for model in (Payment, Conversion, Prepayment, AccelerationNotice, CollectionCost, Assignment, Participation)
+        for item in model.objects.filter(note=note, approval=pending).select_related("recorded_by")
+    ]
+    items += Waiver.objects.filter(default_event__note=note, approval=pending).select_related("recorded_by")
+    return sorted(items, key=lambda item: item.recorded_at)

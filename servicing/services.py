@@ -12,7 +12,7 @@ event is dated on or before a day already posted.
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from notes.models import ClosingPrice, Issuer, Note, ReviewFlag
 from servicing import clock, engine
 from servicing.engine.replay import check_events, horizon
 from servicing.models import (
+    APPROVE,
     AccelerationNotice,
     CollectionCost,
     Conversion,
@@ -183,11 +184,16 @@ def payment_record(*, note: Note, received_on: date, amount: Decimal, reference:
 
 @transaction.atomic
 def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
-    """A payment keyed in error: kept, marked reversed, and the note replayed without it."""
+    """A payment keyed in error: kept, marked reversed, and the note replayed without it. Money
+    moves back, so only an approver may do it, and not the approver who approved it."""
+    if by is None or not by.has_perm(APPROVE):
+        raise PermissionDenied("reversing a payment needs the approver permission")
     note = lock_note(payment.note)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if not payment.is_approved:
         raise refuse("payment", f"payment {payment.pk} is {payment.get_approval_display().lower()}: reject it instead")
+    if payment.decided_by_id == by.pk:
+        raise refuse("payment", "you approved this payment: a different approver must reverse it (four-eyes)")
     if payment.reversed_at:
         raise refuse("payment", f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}")
     if not reason.strip():

@@ -161,3 +161,19 @@ def test_an_assignment_added_in_the_admin_names_its_assignees(admin_client, make
     assignment = Assignment.objects.get()
     assert [(p.assignee, p.principal) for p in assignment.parts.all()] == [(bea, D("1000.00")), (cal, D("5.00"))]
     assert assignment.approval == "pending"
+
+
+def test_a_covenant_cure_is_recorded_from_the_admin_with_its_date(admin_client, make_note, staff):
+    from servicing import clock
+    from servicing.models import DefaultEvent
+
+    note = make_note()
+    with clock.pinned(date(2024, 3, 20)):
+        breach = services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff)
+    action = {"action": "cure_selected", "_selected_action": [breach.pk]}
+    page = admin_client.get("/admin/servicing/defaultevent/").content.decode()
+    assert "2024-03-08" in page or "March 8, 2024" in page  # the cure deadline
+    admin_client.post("/admin/servicing/defaultevent/", action | {"_confirm": "1", "cured_on": "2024-02-01"})
+    assert DefaultEvent.objects.get().cured_on is None  # before the breach: refused
+    admin_client.post("/admin/servicing/defaultevent/", action | {"_confirm": "1", "cured_on": "2024-03-11"})
+    assert DefaultEvent.objects.get().cured_on == date(2024, 3, 11)

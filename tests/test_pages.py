@@ -48,3 +48,24 @@ def test_the_login_page_logs_in(client, staff):
     response = client.post(reverse("login"), {"username": "servicer", "password": "pw-servicer-1"})
     assert response.status_code == 302
     assert client.get(reverse("notes:list")).status_code == 200
+
+
+def test_the_note_page_shows_what_awaits_approval_and_the_chain_of_title(client, make_note, staff, approve):
+    from holders.services import holder_create
+    from servicing import lifecycle
+
+    note = make_note()
+    bea = holder_create(name="Bea Assignee")
+    with clock.pinned(date(2024, 3, 15)):
+        assignment = approve(
+            lifecycle.assignment_record(
+                note=note, effective_on=date(2024, 3, 15), parts=[(bea, D("1000.00"))], by=staff
+            )
+        )
+        services.payment_record(note=note, received_on=date(2024, 3, 15), amount=D("123.45"), by=staff)
+    client.force_login(staff)
+    page = client.get(note.get_absolute_url()).content.decode()
+    assert "Awaiting approval" in page and "123.45 received 2024-03-15" in page
+    substitute = assignment.parts.get().substitute
+    page = client.get(substitute.get_absolute_url()).content.decode()
+    assert "Chain of title" in page and note.number in page and "Bea Assignee, from 2024-03-15" in page

@@ -2,12 +2,13 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from notes.models import Note
 from servicing import clock, engine, services
 from servicing.models import Conversion, LedgerEntry, Payment, Prepayment
 from servicing.selectors import note_balances, note_events
+from tests.conftest import user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +192,10 @@ def test_ledger_entries_can_be_neither_changed_nor_deleted(make_note):
     assert LedgerEntry.objects.get(pk=entry.pk).amount == D("365000.00")
 
 
-def test_a_payment_keyed_in_error_is_reversed_and_the_note_replayed(make_note, staff, approve):
+def test_a_payment_keyed_in_error_is_reversed_by_another_approver_and_the_note_replayed(
+    make_note, staff, approve, approver
+):
+    second = user_in("second-approver", "approver")
     note = make_note()
     with clock.pinned(date(2024, 2, 10)):
         payment = approve(
@@ -199,7 +203,11 @@ def test_a_payment_keyed_in_error_is_reversed_and_the_note_replayed(make_note, s
         )
         note.refresh_from_db()
         assert note_balances(note).interest_due == D("0.00")
-        services.payment_reverse(payment=payment, reason="wire returned", by=staff)
+        with pytest.raises(PermissionDenied):
+            services.payment_reverse(payment=payment, reason="wire returned", by=staff)
+        with pytest.raises(ValidationError, match="a different approver must reverse it"):
+            services.payment_reverse(payment=payment, reason="wire returned", by=approver)
+        services.payment_reverse(payment=payment, reason="wire returned", by=second)
     note.refresh_from_db()
     assert note_balances(note).interest_due == D("2200.00")
     reversal = LedgerEntry.objects.get(kind="reversal")
@@ -210,4 +218,4 @@ def test_a_payment_keyed_in_error_is_reversed_and_the_note_replayed(make_note, s
     )
     assert Payment.objects.get().reversal_reason == "wire returned"
     with pytest.raises(ValidationError):
-        services.payment_reverse(payment=payment, reason="again", by=staff)
+        services.payment_reverse(payment=payment, reason="again", by=second)

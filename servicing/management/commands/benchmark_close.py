@@ -4,9 +4,11 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import connection, reset_queries, transaction
+from django.utils import timezone
 
 from holders.models import Holder
-from notes.models import Issuer, Note
+from notes.models import Approval, Issuer, Note
+from servicing.approvals import system_approver
 from servicing.close import close_books
 from servicing.models import LedgerEntry, Payment
 
@@ -50,8 +52,17 @@ class Command(BaseCommand):
         close_books(through=date(2025, 1, 31))
         catch_up = time.perf_counter() - t0
         ids = list(Note.objects.filter(issuer=issuer).values_list("pk", flat=True))
+        approver, now = system_approver(), timezone.now()
         Payment.objects.bulk_create(
-            Payment(note_id=pk, received_on=date(2025, 2, 3), amount=Decimal("650.00")) for pk in ids
+            Payment(
+                note_id=pk,
+                received_on=date(2025, 2, 3),
+                amount=Decimal("650.00"),
+                approval=Approval.APPROVED,
+                decided_by=approver,
+                decided_at=now,
+            )
+            for pk in ids
         )
         entries_before = LedgerEntry.objects.count()
         reset_queries()
