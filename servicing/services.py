@@ -48,15 +48,20 @@ def lock_note(note: Note) -> Note:
     return Note.objects.select_for_update().get(pk=note.pk)
 
 
-def check_rules(note: Note, *extra: engine.Event, without: str | None = None) -> None:
-    """Replay the note with `extra` events through the last day any event reaches, strictly."""
+def check_rules(note: Note, *extra: engine.Event, without: str | None = None, fields: dict | None = None) -> None:
+    """Replay the note with `extra` events through the last day any event reaches, strictly.
+
+    A refusal names the engine's field (simulate.md's names) or, through `fields`, the caller's."""
     events = [e for e in note_events(note) if without is None or f"{type(e).__name__}:{e.ref}" != without]
     events += extra
     try:
         check_events(note.terms, events)
         engine.run(note.terms, events, horizon(note.terms, events), strict=True)
     except engine.RuleError as e:
-        raise refuse(e.field, e.message) from None
+        raise refuse((fields or {}).get(e.field, e.field), e.message) from None
+
+
+NOTICE_FIELDS = {"notice.sent": "notice_sent"}
 
 
 def post_note(note: Note, changed_on: date, *, by, job: str) -> None:
@@ -239,7 +244,7 @@ def conversion_record(
         sent_on=notice_sent,
         by=by,
     )
-    check_rules(note, engine.Conversion("new", notice_sent, notice.deemed_received_on, principal))
+    check_rules(note, engine.Conversion("new", notice_sent, notice.deemed_received_on, principal), fields=NOTICE_FIELDS)
     stamp(notice, by).save()
     conversion = stamp(Conversion(note=note, notice=notice, principal_requested=principal, recorded_by=by), by)
     conversion.save()
@@ -266,7 +271,11 @@ def prepayment_record(
         sent_on=notice_sent,
         by=by,
     )
-    check_rules(note, engine.Prepayment("new", notice_sent, notice.deemed_received_on, prepayment_date, principal))
+    check_rules(
+        note,
+        engine.Prepayment("new", notice_sent, notice.deemed_received_on, prepayment_date, principal),
+        fields=NOTICE_FIELDS | {"date": "prepayment_date"},
+    )
     stamp(notice, by).save()
     prepayment = Prepayment(
         note=note,
@@ -300,7 +309,7 @@ def default_record(
     event = DefaultEvent(
         note=note, kind=kind, occurred_on=occurred_on, cured_on=cured_on, description=description, recorded_by=by
     )
-    check_rules(note, default_event(event))
+    check_rules(note, default_event(event), fields={"date": "occurred_on", "cured": "cured_on"})
     stamp(event, by).save()
     post_note(note, occurred_on, by=by, job=job)
     return event
@@ -316,7 +325,7 @@ def covenant_cure(*, event: DefaultEvent, cured_on: date, by=None, job="") -> De
     if event.cured_on is not None:
         raise refuse("cured_on", f"this breach was already cured on {event.cured_on}")
     event.cured_on = cured_on
-    check_rules(note, default_event(event), without=f"CovenantBreach:{event.pk}")
+    check_rules(note, default_event(event), without=f"CovenantBreach:{event.pk}", fields={"cured": "cured_on"})
     stamp(event, by).save()
     post_note(note, cured_on, by=by, job=job)
     return event
@@ -333,7 +342,12 @@ def waiver_record(*, event: DefaultEvent, waived_on: date, description: str = ""
     if event.waivers.filter(approval="pending").exists():
         raise refuse("default_event", "a waiver of this default already awaits approval")
     waiver = Waiver(default_event=event, waived_on=waived_on, description=description, recorded_by=by)
-    check_rules(note, _waived(event, waived_on), without=f"{type(default_event(event)).__name__}:{event.pk}")
+    check_rules(
+        note,
+        _waived(event, waived_on),
+        without=f"{type(default_event(event)).__name__}:{event.pk}",
+        fields={"waived": "waived_on", "cured": "waived_on"},
+    )
     stamp(waiver, by).save()
     return waiver
 
@@ -352,7 +366,7 @@ def cost_record(*, note: Note, billed_on: date, amount: Decimal, description: st
     if not description.strip():
         raise refuse("description", "say what the costs were for")
     cost = CollectionCost(note=note, billed_on=billed_on, amount=amount, description=description, recorded_by=by)
-    check_rules(note, engine.Cost("new", billed_on, amount))
+    check_rules(note, engine.Cost("new", billed_on, amount), fields={"date": "billed_on"})
     stamp(cost, by).save()
     return cost
 
@@ -369,7 +383,7 @@ def acceleration_record(*, note: Note, notice_sent: date, method: str, by=None) 
         sent_on=notice_sent,
         by=by,
     )
-    check_rules(note, engine.AccelerationNotice("new", notice_sent, notice.deemed_received_on))
+    check_rules(note, engine.AccelerationNotice("new", notice_sent, notice.deemed_received_on), fields=NOTICE_FIELDS)
     stamp(notice, by).save()
     acceleration = stamp(AccelerationNotice(note=note, notice=notice, recorded_by=by), by)
     acceleration.save()

@@ -197,8 +197,7 @@ def _record(note: Note, e: dict, path: str) -> None:
         )
         if waived_on is None:
             return
-        with _where(f"{path}.waived"):
-            item = services.waiver_record(event=event, waived_on=waived_on)
+        item = services.waiver_record(event=event, waived_on=waived_on)
     elif kind == "acceleration":
         sent, method = _notice(e, path)
         item = services.acceleration_record(note=note, notice_sent=sent, method=method)
@@ -208,6 +207,18 @@ def _record(note: Note, e: dict, path: str) -> None:
             "misrepresentation, insolvency, acceleration"
         )
     approvals.approve(item, by=approvals.system_approver())
+
+
+# The services' argument names, as simulate.md names the same things in an event.
+SCENARIO_FIELDS = {
+    "received_on": "date",
+    "notice_sent": "notice.sent",
+    "method": "notice.method",
+    "prepayment_date": "date",
+    "occurred_on": "date",
+    "cured_on": "cured",
+    "waived_on": "waived",
+}
 
 
 class _where:
@@ -223,6 +234,7 @@ class _where:
         if isinstance(exc, ValidationError):
             if hasattr(exc, "error_dict"):
                 field, errors = next(iter(exc.error_dict.items()))
+                field = SCENARIO_FIELDS.get(field, field)
                 raise ScenarioError(f"{self.path}.{field}: {errors[0].messages[0]}") from None
             raise ScenarioError(f"{self.path}: {exc.messages[0]}") from None
         return False

@@ -94,7 +94,7 @@ def test_a_prepayment_inside_the_lockout_is_refused(make_note, staff):
     note = make_note()
     message = refused(
         services.prepayment_record,
-        "date",
+        "prepayment_date",
         note=note,
         notice_sent=date(2024, 3, 1),
         method="telecopy",
@@ -122,7 +122,7 @@ def test_an_acceleration_with_no_event_of_default_is_refused(make_note, staff):
     note = make_note()
     refused(
         services.acceleration_record,
-        "notice.sent",
+        "notice_sent",
         note=note,
         notice_sent=date(2024, 1, 20),
         method="telecopy",

@@ -44,7 +44,10 @@ def scenario(**changes):
         ({"note__rate": "abc"}, "note.rate: 'abc' is not a decimal number"),
         ({"events__0__amount": "0.00"}, "events[0].amount: amount 0.00 must be above zero"),
         ({"events__0__type": "gift"}, "events[0].type: 'gift' is not one of"),
-        ({"events__3__notice": {"sent": "2004-10-04", "method": "pigeon"}}, "events[3].method: unknown notice method"),
+        (
+            {"events__3__notice": {"sent": "2004-10-04", "method": "pigeon"}},
+            "events[3].notice.method: unknown notice method",
+        ),
         ({"events__3__principal": "600000.00"}, "events[3].principal: conversion on 2004-10-09 of 600000.00 refused"),
         ({"note__reference_closes": []}, "note.reference_closes: 5 closing prices before 2004-06-15 are needed"),
         ({"as_of": "2004-01-01"}, "as_of: 2004-01-01 is before the agreement date"),
