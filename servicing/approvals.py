@@ -49,15 +49,6 @@ APPLY = {
 }
 
 
-def can_decide(item, user) -> bool:
-    return (
-        item.approval == Approval.PENDING
-        and user is not None
-        and user.has_perm(APPROVE)
-        and item.recorded_by_id != user.pk
-    )
-
-
 @transaction.atomic
 def approve(item, *, by):
     """The item takes effect, or nothing changes and the reason is raised (ValidationError)."""

@@ -27,7 +27,8 @@ def close_books(*, through: date | None = None, by=None, note_ids=None, batch_si
     through = through or clock.yesterday()
     run = JobRun.objects.create(job=JOB, through=through, started_by=by)
     behind = Q(closed_through__isnull=True) | Q(closed_through__lt=through)
-    pending = Note.objects.filter(behind, agreement_date__lte=through)
+    started = Q(accrues_from__isnull=True, agreement_date__lte=through) | Q(accrues_from__lte=through)
+    pending = Note.objects.filter(behind, started)
     if note_ids is not None:
         pending = pending.filter(pk__in=note_ids)
     ids = list(pending.order_by("pk").values_list("pk", flat=True))
