@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "simple_history",
+    "django_celery_beat",
     "holders",
     "notes",
     "servicing",
@@ -104,12 +105,27 @@ vars().update(EMAIL_CONFIG)
 if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
     EMAIL_FILE_PATH = EMAIL_CONFIG.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="servicing@localhost")
+# Who receives the reminders (interest coming due, past due, maturities, windows, deadlines).
+STAFF_EMAILS = env.list("STAFF_EMAILS", default=["servicing@localhost"])
+# A statement e-mail that fails is retried after 5, 10, 20… minutes, then given up and left visible.
+STATEMENT_MAX_ATTEMPTS = env.int("STATEMENT_MAX_ATTEMPTS", default=5)
+STATEMENT_RETRY_SECONDS = env.int("STATEMENT_RETRY_SECONDS", default=300)
+# A delivery claimed by a worker that died is taken up again after this long.
+STATEMENT_CLAIM_SECONDS = env.int("STATEMENT_CLAIM_SECONDS", default=600)
 
 # Celery: with no broker configured, tasks run in process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A task is acknowledged when done, so a worker that dies mid-task leaves it to be run again;
+# every task is safe to run twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

@@ -21,8 +21,8 @@ from notes.models import (
     WarrantAssignment,
     WarrantExercise,
 )
-from servicing import lifecycle, services
-from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form
+from servicing import documents, lifecycle, services
+from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form, apply_each
 from servicing.selectors import notes_with_balances, warrant_shares_left
 
 TERMS = [
@@ -104,7 +104,7 @@ class NoteAdmin(SimpleHistoryAdmin):
     search_fields = ["number", "holder__name", "issuer__name"]
     date_hierarchy = "agreement_date"
     list_select_related = ["holder", "issuer"]
-    actions = ["replay"]
+    actions = ["replay", "produce_agreement", "produce_default_notice"]
 
     def get_queryset(self, request):
         return notes_with_balances()
@@ -152,6 +152,14 @@ class NoteAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Produce the filled-in Convertible Note Agreement (PDF)", permissions=["view"])
+    def produce_agreement(self, request, queryset):
+        apply_each(request, queryset, lambda n: documents.agreement_produce(note=n, by=request.user), "produced")
+
+    @admin.action(description="Produce the notice of default (PDF)", permissions=["view"])
+    def produce_default_notice(self, request, queryset):
+        apply_each(request, queryset, lambda n: documents.default_notice_produce(note=n, by=request.user), "produced")
 
     @admin.action(description="Replay the ledger of the selected notes (posts only corrections)")
     def replay(self, request, queryset):
@@ -355,6 +363,15 @@ class CorporateActionAdmin(ApprovableAdmin):
 class SupplementalAgreementAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
     list_display = ["issuer", "effective_on", "action", "created_at"]
     filter_horizontal = ["notes"]
+    actions = ["produce_documents"]
+
+    @admin.action(description="Produce the supplemental agreement of each note (PDF)", permissions=["view"])
+    def produce_documents(self, request, queryset):
+        def produce(agreement):
+            for note in agreement.notes.all():
+                documents.supplemental_agreement_produce(agreement=agreement, note=note, by=request.user)
+
+        apply_each(request, queryset, produce, "produced")
 
 
 class ResolutionForm(forms.Form):

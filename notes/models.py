@@ -51,7 +51,9 @@ class Approvable(models.Model):
 class Issuer(models.Model):
     name = models.CharField(max_length=200, unique=True)
     jurisdiction = models.CharField(max_length=100, default="Delaware")
-    notice_address = models.TextField(blank=True)
+    notice_address = models.TextField(blank=True, help_text="Below the name: attention line, street, city (8(b)).")
+    signatory_name = models.CharField(max_length=200, blank=True, help_text="Who signs for the company.")
+    signatory_title = models.CharField(max_length=200, blank=True)
 
     history = HistoricalRecords()
 

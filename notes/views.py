@@ -25,5 +25,6 @@ def note_detail(request, pk):
         "participations": note.participations.filter(approval="approved").select_related("participant"),
         "warrants": note.warrants.select_related("holder"),
         "flags": note.flags.filter(cleared_at__isnull=True),
+        "documents": note.documents.order_by("-created_at", "-pk")[:20],
     }
     return render(request, "notes/note_detail.html", context)

@@ -1,9 +1,11 @@
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from servicing import services
-from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form
+from servicing import documents, services
+from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form, apply_each
 from servicing.models import (
     Acceleration,
     AccelerationNotice,
@@ -11,6 +13,7 @@ from servicing.models import (
     Conversion,
     DefaultEvent,
     DefaultPeriod,
+    Document,
     JobRun,
     LedgerEntry,
     Method,
@@ -18,6 +21,8 @@ from servicing.models import (
     Payment,
     Period,
     Prepayment,
+    Reminder,
+    StatementDelivery,
     Waiver,
 )
 
@@ -153,6 +158,18 @@ class ConversionAdmin(ApprovableAdmin):
     form = NoticeForm
     add_fields = ["note", "notice_sent", "method", "principal_requested"]
     autocomplete_fields = ["note"]
+    actions = [*ApprovableAdmin.actions, "produce_notice", "produce_confirmation"]
+
+    @admin.action(description="Produce the holder's notice of conversion (PDF)", permissions=["view"])
+    def produce_notice(self, request, queryset):
+        apply_each(
+            request, queryset, lambda c: documents.conversion_notice_produce(conversion=c, by=request.user), "produced"
+        )
+
+    @admin.action(description="Produce the conversion confirmation (PDF)", permissions=["view"])
+    def produce_confirmation(self, request, queryset):
+        produce = documents.conversion_confirmation_produce
+        apply_each(request, queryset, lambda c: produce(conversion=c, by=request.user), "produced")
 
     def record(self, request, data):
         return services.conversion_record(
@@ -172,6 +189,12 @@ class PrepaymentAdmin(ApprovableAdmin):
     form = NoticeForm
     add_fields = ["note", "notice_sent", "method", "prepayment_date", "principal_requested"]
     autocomplete_fields = ["note"]
+    actions = [*ApprovableAdmin.actions, "produce_notice"]
+
+    @admin.action(description="Produce the notice of prepayment (PDF)", permissions=["view"])
+    def produce_notice(self, request, queryset):
+        produce = documents.prepayment_notice_produce
+        apply_each(request, queryset, lambda p: produce(prepayment=p, by=request.user), "produced")
 
     def record(self, request, data):
         return services.prepayment_record(
@@ -192,6 +215,14 @@ class AccelerationNoticeAdmin(ApprovableAdmin):
     form = NoticeForm
     add_fields = ["note", "notice_sent", "method"]
     autocomplete_fields = ["note"]
+    actions = [*ApprovableAdmin.actions, "produce_notice"]
+
+    @admin.action(description="Produce the notice of default and acceleration (PDF)", permissions=["view"])
+    def produce_notice(self, request, queryset):
+        def produce(a):
+            return documents.default_notice_produce(note=a.note, acceleration_notice=a, by=request.user)
+
+        apply_each(request, queryset, produce, "produced")
 
     def record(self, request, data):
         return services.acceleration_record(
@@ -258,3 +289,37 @@ class JobRunAdmin(ReadOnlyAdmin):
     @admin.display(description="Failures")
     def failure_count(self, run):
         return len(run.failures)
+
+
+@admin.register(Document)
+class DocumentAdmin(ReadOnlyAdmin):
+    list_display = ["title", "kind", "version", "note", "holder", "month", "created_at", "created_by", "job", "files"]
+    list_filter = ["kind", "job"]
+    search_fields = ["title", "subject", "note__number", "holder__name", "sha256"]
+    date_hierarchy = "created_at"
+    list_select_related = ["note", "holder", "created_by"]
+    exclude = ["html"]
+
+    @admin.display(description="Files")
+    def files(self, document):
+        return format_html(
+            '<a href="{}">preview</a> · <a href="{}">PDF</a>',
+            reverse("servicing:document_preview", args=[document.pk]),
+            reverse("servicing:document_pdf", args=[document.pk]),
+        )
+
+
+@admin.register(StatementDelivery)
+class StatementDeliveryAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["month", "holder", "email", "status", "attempts", "sent_at", "next_attempt_at", "last_error"]
+    list_filter = ["status", "month"]
+    search_fields = ["holder__name", "email", "last_error"]
+    list_select_related = ["holder"]
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    list_display = ["due_on", "kind", "message", "created_on", "emailed_at"]
+    list_filter = ["kind", ("emailed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["message", "key"]
+    date_hierarchy = "due_on"

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from holders.services import holder_create
 from notes.models import Note
-from servicing import approvals, clock, engine, lifecycle, services
+from servicing import approvals, clock, documents, engine, lifecycle, services
 from servicing.close import close_books
 from servicing.engine.calendar import add_business_days, add_months
 from servicing.selectors import note_events
@@ -30,7 +30,13 @@ def load_demo() -> list[Note]:
         return list(Note.objects.filter(number__startswith="DEMO-"))
     innovo, _ = simulate(json.loads(SCENARIO.read_text()))
     Note.objects.filter(pk=innovo.pk).update(number="DEMO-INNOVO")
+    innovo.refresh_from_db()
     issuer = innovo.issuer
+    issuer.notice_address = "ATTN: Jay Furrow, CEO\n5804 E. Slauson Avenue\nCommerce, CA 90046"
+    issuer.signatory_name, issuer.signatory_title = "Samuel J. Furrow, Jr.", "Chief Executive Officer"
+    issuer.save()
+    innovo.holder.notice_address = "18 Orchard Lane\nKnoxville, TN 37919"
+    innovo.holder.save()
     holder = holder_create(
         name="Harbor Point Capital LLC",
         kind="entity",
@@ -108,6 +114,8 @@ def load_demo() -> list[Note]:
         expires_on=add_months(today, 2),
     )
     close_books()
+    documents.agreement_produce(note=innovo, job=JOB)
+    documents.prepayment_notice_produce(prepayment=prepayment, job=JOB)
     # A payment keyed in by a servicer, waiting for the second pair of eyes.
     servicer = get_user_model().objects.create_user("demo-servicer", first_name="Demo", last_name="Servicer")
     servicer.groups.add(Group.objects.get(name="servicer"))  # no password: it never logs in

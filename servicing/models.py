@@ -414,3 +414,128 @@ class JobRun(models.Model):
 
     def __str__(self):
         return f"{self.job} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class DocumentQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValueError("documents are never altered: produce a new version")
+
+    def delete(self):
+        raise ValueError("documents are never deleted")
+
+
+class Document(models.Model):
+    """A PDF produced from a template, kept with its HTML source and SHA-256, never altered: a new
+    version of the same document is a new row."""
+
+    class Kind(models.TextChoices):
+        AGREEMENT = "agreement", "Convertible Note Agreement"
+        CONVERSION_NOTICE = "conversion_notice", "Notice of conversion"
+        CONVERSION_CONFIRMATION = "conversion_confirmation", "Conversion confirmation"
+        PREPAYMENT_NOTICE = "prepayment_notice", "Notice of prepayment"
+        DEFAULT_NOTICE = "default_notice", "Notice of default and acceleration"
+        SUPPLEMENTAL_AGREEMENT = "supplemental_agreement", "Supplemental agreement"
+        STATEMENT = "statement", "Holder statement"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    subject = models.CharField(max_length=80, help_text="What it speaks of, e.g. note:12 or statement:3:2026-10.")
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    note = models.ForeignKey("notes.Note", null=True, blank=True, on_delete=models.PROTECT, related_name="documents")
+    holder = models.ForeignKey(
+        "holders.Holder", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    prepayment = models.ForeignKey(Prepayment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    acceleration_notice = models.ForeignKey(
+        AccelerationNotice, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    supplemental_agreement = models.ForeignKey(
+        "notes.SupplementalAgreement", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    month = models.DateField(null=True, blank=True, help_text="A statement: the first day of its month.")
+    html = models.TextField(help_text="The HTML the PDF was printed from.")
+    pdf = models.FileField(upload_to="documents/%Y/%m/")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    job = models.CharField(max_length=40, blank=True)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["subject", "version"], name="one_document_per_version")]
+
+    def __str__(self):
+        return f"{self.title} (v{self.version})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("documents are never altered: produce a new version")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("documents are never deleted")
+
+
+class StatementDelivery(models.Model):
+    """The e-mail of one holder's statement for one month: queued, sent, or failed with its error."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will retry"
+        GAVE_UP = "gave_up", "Failed, gave up"
+
+    holder = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="statement_deliveries")
+    month = models.DateField(help_text="The first day of the statement's month.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    email = models.EmailField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-month", "holder"]
+        verbose_name_plural = "statement deliveries"
+        constraints = [models.UniqueConstraint(fields=["holder", "month"], name="one_statement_per_holder_month")]
+
+    def __str__(self):
+        return f"Statement {self.month:%Y-%m} to {self.holder}"
+
+
+class Reminder(models.Model):
+    """Something coming due that staff are told of once, by e-mail, and see on the dashboard."""
+
+    class Kind(models.TextChoices):
+        INTEREST_DUE = "interest_due", "Interest due in 5 business days"
+        PAST_DUE = "past_due", "Payment past due"
+        MATURITY_30 = "maturity_30", "Maturity in 30 days"
+        MATURITY_7 = "maturity_7", "Maturity in 7 days"
+        WINDOW_CLOSING = "window_closing", "Holder's conversion window closing"
+        CURE_DEADLINE = "cure_deadline", "Covenant cure deadline"
+        WARRANT_EXPIRING = "warrant_expiring", "Warrant expiring in 30 days"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=120, unique=True, help_text="What it is about; each goes out once.")
+    note = models.ForeignKey("notes.Note", null=True, blank=True, on_delete=models.PROTECT, related_name="reminders")
+    warrant = models.ForeignKey("notes.Warrant", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField()
+    message = models.TextField()
+    created_on = models.DateField()
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+
+    def __str__(self):
+        return self.message

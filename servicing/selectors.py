@@ -127,10 +127,16 @@ def note_balances(note: Note) -> engine.Balances:
 
 def notes_with_balances():
     """Notes annotated with their ledger balances, in one query."""
+    return notes_with_balances_as_of(None)
+
+
+def notes_with_balances_as_of(day):
+    """Notes annotated with their ledger balances at the end of `day` (None: everything posted)."""
     acct = LedgerEntry.Account
+    upto = Q() if day is None else Q(entries__effective_on__lte=day)
 
     def total(account):
-        return MoneySum("entries__amount", filter=Q(entries__account=account))
+        return MoneySum("entries__amount", filter=Q(entries__account=account) & upto)
 
     return Note.objects.select_related("holder", "issuer").annotate(
         principal_outstanding=total(acct.PRINCIPAL),

@@ -1,14 +1,47 @@
-"""Celery tasks: thin wrappers that call one service."""
+"""Celery tasks: thin wrappers that load what they need and call one service.
+
+Every task is safe to run twice (the close skips what is posted, reminders and deliveries are
+claimed once), so they are acknowledged late: a worker that dies mid-task leaves it to run again.
+The schedules are in config/celery.py.
+"""
 
 from datetime import date
 
 from celery import shared_task
 from django.db import OperationalError
 
+from servicing import clock
 from servicing.close import close_books
+from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
+from servicing.reminders import reminders_run
+
+TRANSIENT = (OperationalError,)
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
 def close_books_task(through: str | None = None) -> dict:
     run = close_books(through=date.fromisoformat(through) if through else None)
     return {"run": run.pk, "notes": run.notes_processed, "entries": run.entries_posted, "failures": len(run.failures)}
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def reminders_task() -> dict:
+    run = reminders_run()
+    return {"run": run.pk, **run.summary}
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def statements_task() -> dict:
+    """Daily: the month's statement run once the close has billed it; and the retries now due."""
+    month = statements_due(clock.today())
+    run = statements_run(month=month) if month else None
+    return {"run": run.pk if run else None, "retried": retry_due()}
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=None)
+def send_statement_task(self, delivery_id: int) -> str:
+    outcome = statement_deliver(delivery_id)
+    if outcome.retry_in and not self.request.is_eager:
+        # The delivery records when it is due again; the daily run re-queues it if this is lost.
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.status

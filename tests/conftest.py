@@ -9,6 +9,13 @@ from holders.services import holder_create
 from servicing import approvals, clock, services
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Documents produced by a test are written under its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 def user_in(username: str, *groups: str):
     user = get_user_model().objects.create_user(username, password=f"pw-{username}-1")
     user.groups.set(Group.objects.filter(name__in=groups))

@@ -1,0 +1,170 @@
+"""The statement run: one PDF per holder per month, e-mailed, each delivery recorded.
+
+A run creates a delivery for each holder with something to report (once: a second run for the
+same month creates nothing new) and queues one task per delivery, so several workers share it.
+A task claims its delivery with a conditional UPDATE, produces the statement (once), sends it,
+and records the outcome. A failed e-mail is retried later with backoff up to a limit, then left
+visible as given up. A worker that dies mid-delivery leaves the claim to expire; the next run
+takes it up again.
+"""
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from holders.models import Holder
+from notes.models import Note
+from servicing.documents import statement_produce
+from servicing.engine.calendar import add_months, is_business_day
+from servicing.models import JobRun, LedgerEntry, StatementDelivery
+from servicing.selectors import notes_with_balances_as_of
+from servicing.statements import Statement, month_start, statement_for
+
+log = logging.getLogger(__name__)
+JOB = "statements"
+Status = StatementDelivery.Status
+
+
+def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None, enqueue=None) -> JobRun:
+    """Queue the statements of `month` (default: every holder with something to report)."""
+    from servicing.tasks import send_statement_task
+
+    enqueue = enqueue or (lambda pk: send_statement_task.delay(pk))
+    month = month_start(month)
+    run = JobRun.objects.create(job=JOB, through=month, started_by=by)
+    holders = Holder.objects.filter(notes__in=notes_to_report(month)).distinct().order_by("pk")
+    if holder_ids is not None:
+        holders = holders.filter(pk__in=holder_ids)
+    created = queued = 0
+    for holder in holders:
+        delivery, new = StatementDelivery.objects.get_or_create(
+            holder=holder, month=month, defaults={"email": holder.email}
+        )
+        created += new
+        if delivery.status in (Status.QUEUED, Status.FAILED, Status.SENDING):
+            transaction.on_commit(lambda pk=delivery.pk: enqueue(pk))
+            queued += 1
+    run.notes_processed = created
+    run.summary = {"month": f"{month:%Y-%m}", "deliveries_created": created, "queued": queued}
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def notes_to_report(month: date):
+    """Notes that owe something at the statement date, or had an entry in the month."""
+    as_of = add_months(month, 1)
+    owing = notes_with_balances_as_of(as_of).filter(
+        ~Q(principal_outstanding=0) | ~Q(interest_due=0) | ~Q(default_interest_due=0) | ~Q(unapplied=0)
+    )
+    active = LedgerEntry.objects.filter(effective_on__gte=month, effective_on__lte=as_of).values("note")
+    return Note.objects.filter(Q(pk__in=owing.values("pk")) | Q(pk__in=active))
+
+
+def retry_due(*, enqueue=None) -> int:
+    """Queue again the deliveries whose retry time has come, or whose worker died (any month)."""
+    from servicing.tasks import send_statement_task
+
+    enqueue = enqueue or (lambda pk: send_statement_task.delay(pk))
+    due = StatementDelivery.objects.filter(_claimable(timezone.now()))
+    ids = list(due.values_list("pk", flat=True))
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: enqueue(pk))
+    return len(ids)
+
+
+def _claimable(now) -> Q:
+    stale = now - timedelta(seconds=settings.STATEMENT_CLAIM_SECONDS)
+    waiting = Q(status__in=[Status.QUEUED, Status.FAILED]) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    return waiting | Q(status=Status.SENDING, claimed_at__lt=stale)
+
+
+@dataclass
+class Outcome:
+    status: str
+    retry_in: int | None = None  # seconds, when the e-mail should be tried again
+
+
+def statement_deliver(delivery_id: int) -> Outcome:
+    """Claim the delivery, produce its statement once, e-mail it, and record what happened."""
+    now = timezone.now()
+    claimed = StatementDelivery.objects.filter(_claimable(now), pk=delivery_id).update(
+        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return Outcome("skipped")  # sent, given up, not yet due, or another worker has it
+    delivery = StatementDelivery.objects.select_related("holder", "document").get(pk=delivery_id)
+    holder = delivery.holder
+    statement = statement_for(holder, delivery.month)
+    if delivery.document is None:
+        delivery.document = statement_produce(holder=holder, month=delivery.month, statement=statement, job=JOB)
+        delivery.save(update_fields=["document"])
+    if not holder.email:
+        return _finish(delivery, Status.GAVE_UP, error="the holder has no e-mail address; send it by post")
+    try:
+        _send(delivery, statement)
+    except (smtplib.SMTPException, OSError) as e:
+        error = f"{type(e).__name__}: {e}"
+        log.warning("statement %s to %s failed: %s", delivery.pk, holder.email, error)
+        if delivery.attempts >= settings.STATEMENT_MAX_ATTEMPTS:
+            return _finish(delivery, Status.GAVE_UP, error=error)
+        wait = settings.STATEMENT_RETRY_SECONDS * 2 ** (delivery.attempts - 1)
+        return _finish(delivery, Status.FAILED, error=error, retry_in=wait)
+    return _finish(delivery, Status.SENT)
+
+
+def _send(delivery: StatementDelivery, statement: Statement) -> None:
+    holder, month, document = delivery.holder, delivery.month, delivery.document
+    lines = [
+        f"Dear {holder.name},",
+        "",
+        f"Attached is your statement for {month:%B %Y}, as of {statement.as_of:%B} {statement.as_of.day}, "
+        f"{statement.as_of.year}.",
+        "",
+    ]
+    for n in statement.notes:
+        lines.append(
+            f"Note {n.note.number}: principal {n.closing_principal:,.2f}; interest billed {n.interest_due:,.2f}; "
+            f"past due {n.past_due_total:,.2f}."
+        )
+    lines += ["", "This message was sent by the note servicing office. Please keep the attached PDF."]
+    message = EmailMessage(
+        subject=f"Your statement for {month:%B %Y}",
+        body="\n".join(lines),
+        to=[holder.email],
+        headers={"X-Statement": f"{holder.pk}:{month:%Y-%m}"},
+    )
+    with document.pdf.open("rb") as pdf:
+        message.attach(f"statement-{month:%Y-%m}.pdf", pdf.read(), "application/pdf")
+    message.send(fail_silently=False)
+
+
+def _finish(delivery: StatementDelivery, status: str, *, error: str = "", retry_in: int | None = None) -> Outcome:
+    now = timezone.now()
+    delivery.status = status
+    delivery.last_error = error
+    delivery.sent_at = now if status == Status.SENT else None
+    delivery.next_attempt_at = now + timedelta(seconds=retry_in) if retry_in else None
+    delivery.save(update_fields=["status", "last_error", "sent_at", "next_attempt_at"])
+    return Outcome(status, retry_in)
+
+
+def statements_due(today: date) -> date | None:
+    """The month whose statements are due today: the previous month, on a business day once the
+    close has billed it (a close through the 1st has run)."""
+    month = month_start(today - timedelta(days=today.day))
+    first = month_start(today)
+    closed = JobRun.objects.filter(job="close_books", through__gte=first, finished_at__isnull=False).exists()
+    done = JobRun.objects.filter(job=JOB, through=month).exists()
+    if closed and not done and is_business_day(today, "XFED"):
+        return month
+    return None

@@ -1,0 +1,273 @@
+"""Documents: templates under templates/documents/ filled in from the records and printed to PDF by
+WeasyPrint. Each PDF is stored with its HTML source, its SHA-256 and the records it speaks of, and
+never altered: producing it again makes a new version.
+"""
+
+import hashlib
+from datetime import date
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.utils.text import slugify
+
+from holders.models import Holder
+from notes.models import Note, SupplementalAgreement
+from servicing import engine
+from servicing.engine.calendar import add_months, business_day_on_or_after
+from servicing.models import AccelerationNotice, Conversion, Document, LedgerEntry, Prepayment
+from servicing.selectors import ledger_sums, note_balances, note_events
+from servicing.services import refuse
+from servicing.statements import month_start, statement_for
+from servicing.words import dollars_words, number_words, percent_words
+
+Kind = Document.Kind
+
+
+def pdf_from_html(html: str) -> bytes:
+    from weasyprint import HTML  # imported when first needed: it loads Pango
+
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+@transaction.atomic
+def document_create(*, kind: str, subject: str, title: str, template: str, context: dict, by=None, job="", **links):
+    """Render `template`, print it, and store it as the next version of `subject`."""
+    html = render_to_string(template, context)
+    pdf = pdf_from_html(html)
+    latest = Document.objects.filter(subject=subject).aggregate(v=Max("version"))["v"] or 0
+    document = Document(
+        kind=kind,
+        subject=subject,
+        version=latest + 1,
+        title=title,
+        html=html,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        size=len(pdf),
+        created_by=by,
+        job=job,
+        **links,
+    )
+    document.pdf.save(f"{slugify(title)}-v{latest + 1}.pdf", ContentFile(pdf), save=False)
+    document.save()
+    return document
+
+
+def _long_date(d: date) -> str:
+    return f"{d:%B} {d.day}, {d.year}"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _parties(note: Note) -> dict:
+    return {
+        "note": note,
+        "issuer": note.issuer,
+        "holder": note.holder,
+        "issuer_address": _lines(note.issuer.notice_address),
+        "holder_address_lines": _lines(note.holder.notice_address),
+        "today": _long_date(date.today()),
+    }
+
+
+def agreement_produce(*, note: Note, by=None, job="") -> Document:
+    """The Convertible Note Agreement with every blank filled in from the note."""
+    first_bill = business_day_on_or_after(add_months(note.agreement_date.replace(day=1), 1), note.calendar)
+    context = _parties(note) | {
+        "agreement_date": _long_date(note.agreement_date),
+        "maturity": _long_date(note.maturity_date),
+        "principal_figures": f"{note.principal:,.2f}",
+        "principal_words": dollars_words(note.principal),
+        "holder_kind": "an individual" if note.holder.kind == Holder.Kind.INDIVIDUAL else "an entity",
+        "holder_address": ", ".join(_lines(note.holder.notice_address)) or "—",
+        "rate_words": percent_words(note.rate),
+        "spread_words": percent_words(note.default_rate_spread),
+        "premium_words": percent_words(note.conversion_premium),
+        "lockout_words": number_words(note.prepayment_lockout_months),
+        "first_interest_date": _long_date(first_bill),
+    }
+    return document_create(
+        kind=Kind.AGREEMENT,
+        subject=f"agreement:{note.pk}",
+        title=f"Convertible Note Agreement {note.number}",
+        template="documents/agreement.html",
+        context=context,
+        note=note,
+        holder=note.holder,
+        by=by,
+        job=job,
+    )
+
+
+def conversion_notice_produce(*, conversion: Conversion, by=None, job="") -> Document:
+    """The holder's notice of conversion (4(b)), filled in for the holder to sign."""
+    note = conversion.note
+    context = _parties(note) | {
+        "conversion": conversion,
+        "notice": conversion.notice,
+        "agreement_date": _long_date(note.agreement_date),
+        "principal": conversion.principal_requested,
+    }
+    return document_create(
+        kind=Kind.CONVERSION_NOTICE,
+        subject=f"conversion-notice:{conversion.pk}",
+        title=f"Notice of conversion {note.number}",
+        template="documents/conversion_notice.html",
+        context=context,
+        note=note,
+        holder=note.holder,
+        conversion=conversion,
+        by=by,
+        job=job,
+    )
+
+
+def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") -> Document:
+    """The company's confirmation of a conversion carried out, with its calculation (4(a), 4(b))."""
+    note = conversion.note
+    if conversion.status != Conversion.Status.CONVERTED:
+        raise refuse("conversion", f"this conversion is {conversion.get_status_display().lower()}, not converted")
+    closes = list(note.reference_closes.order_by("date"))
+    context = _parties(note) | {
+        "conversion": conversion,
+        "closes": closes,
+        "average": sum(c.close for c in closes) / len(closes) if closes else None,
+        "price": note.conversion_price_display,
+        "agreement_date": _long_date(note.agreement_date),
+        "conversion_date": _long_date(conversion.conversion_date),
+        "principal_left": ledger_sums(
+            LedgerEntry.objects.filter(note=note, effective_on__lte=conversion.conversion_date)
+        )["principal"],
+    }
+    return document_create(
+        kind=Kind.CONVERSION_CONFIRMATION,
+        subject=f"conversion-confirmation:{conversion.pk}",
+        title=f"Conversion confirmation {note.number} {conversion.conversion_date}",
+        template="documents/conversion_confirmation.html",
+        context=context,
+        note=note,
+        holder=note.holder,
+        conversion=conversion,
+        by=by,
+        job=job,
+    )
+
+
+def prepayment_quote(prepayment: Prepayment) -> engine.replay.PrepaymentDone | None:
+    """What the prepayment pays on its date: as carried out, or as the rules give it today."""
+    note = prepayment.note
+    events = [e for e in note_events(note) if not (isinstance(e, engine.Prepayment) and e.ref == str(prepayment.pk))]
+    n = prepayment.notice
+    events.append(
+        engine.Prepayment(
+            str(prepayment.pk),
+            n.sent_on,
+            n.deemed_received_on,
+            prepayment.prepayment_date,
+            prepayment.principal_requested,
+        )
+    )
+    result = engine.run(note.terms, events, prepayment.prepayment_date, strict=False)
+    return next((p for p in result.prepayments if p.ref == str(prepayment.pk)), None)
+
+
+def prepayment_notice_produce(*, prepayment: Prepayment, by=None, job="") -> Document:
+    """The company's written notice of prepayment (section 3), with the holder's conversion window."""
+    note = prepayment.note
+    context = _parties(note) | {
+        "prepayment": prepayment,
+        "notice": prepayment.notice,
+        "quote": prepayment_quote(prepayment),
+        "agreement_date": _long_date(note.agreement_date),
+        "window_start": _long_date(prepayment.notice.deemed_received_on),
+        "window_end": _long_date(prepayment.window_end),
+        "prepayment_date": _long_date(prepayment.prepayment_date),
+    }
+    return document_create(
+        kind=Kind.PREPAYMENT_NOTICE,
+        subject=f"prepayment-notice:{prepayment.pk}",
+        title=f"Notice of prepayment {note.number} {prepayment.prepayment_date}",
+        template="documents/prepayment_notice.html",
+        context=context,
+        note=note,
+        holder=note.holder,
+        prepayment=prepayment,
+        by=by,
+        job=job,
+    )
+
+
+def default_notice_produce(*, note: Note, acceleration_notice: AccelerationNotice | None = None, by=None, job=""):
+    """The holder's notice of default and, where one was given or is automatic, of acceleration (7)."""
+    balances = note_balances(note)
+    defaults = list(note.default_periods.order_by("start"))
+    acceleration = getattr(note, "acceleration", None)
+    if not defaults:
+        raise refuse("note", f"{note} has no Event of Default to give notice of")
+    context = _parties(note) | {
+        "balances": balances,
+        "defaults": defaults,
+        "acceleration": acceleration,
+        "acceleration_notice": acceleration_notice,
+        "agreement_date": _long_date(note.agreement_date),
+        "as_of": _long_date(balances.as_of),
+    }
+    return document_create(
+        kind=Kind.DEFAULT_NOTICE,
+        subject=f"default-notice:{note.pk}",
+        title=f"Notice of default {note.number}",
+        template="documents/default_notice.html",
+        context=context,
+        note=note,
+        holder=note.holder,
+        acceleration_notice=acceleration_notice,
+        by=by,
+        job=job,
+    )
+
+
+def supplemental_agreement_produce(*, agreement: SupplementalAgreement, note: Note, by=None, job="") -> Document:
+    """The supplemental agreement of section 5 for one note: what it converts into from now on."""
+    action = agreement.action
+    shares = engine.conversion.shares_for(note_balances(note).principal, note.conversion_price)
+    context = _parties(note) | {
+        "agreement": agreement,
+        "action": action,
+        "securities": [(s, engine.conversion.successor_units(shares, s.per_share)) for s in action.securities.all()],
+        "shares_for_principal": shares,
+        "effective": _long_date(agreement.effective_on),
+        "agreement_date": _long_date(note.agreement_date),
+    }
+    return document_create(
+        kind=Kind.SUPPLEMENTAL_AGREEMENT,
+        subject=f"supplemental:{agreement.pk}:{note.pk}",
+        title=f"Supplemental agreement {note.number} {agreement.effective_on}",
+        template="documents/supplemental_agreement.html",
+        context=context,
+        note=note,
+        holder=note.holder,
+        supplemental_agreement=agreement,
+        by=by,
+        job=job,
+    )
+
+
+def statement_produce(*, holder: Holder, month: date, statement=None, by=None, job="") -> Document:
+    """The holder's monthly statement (product.md, "Statements")."""
+    month = month_start(month)
+    statement = statement or statement_for(holder, month)
+    return document_create(
+        kind=Kind.STATEMENT,
+        subject=f"statement:{holder.pk}:{month:%Y-%m}",
+        title=f"Statement {month:%Y-%m} {holder.name}",
+        template="documents/statement.html",
+        context={"statement": statement, "holder": holder, "month": month, "as_of": _long_date(statement.as_of)},
+        holder=holder,
+        month=month,
+        by=by,
+        job=job,
+    )
