@@ -1,0 +1,161 @@
+"""The monthly statement: its figures, and the run that e-mails it once to each holder."""
+
+import subprocess
+import tempfile
+from datetime import date, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+
+from holders.services import holder_create
+from servicing import clock, lifecycle, services
+from servicing.close import close_books
+from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
+from servicing.models import StatementDelivery
+from servicing.statements import statement_for
+
+pytestmark = pytest.mark.django_db
+FEBRUARY = date(2024, 2, 1)
+
+
+@pytest.fixture
+def february(make_note, staff, approve):
+    """January's interest paid on time; 65,000.00 assigned on 15 February; closed through 1 March."""
+    note = make_note()
+    bea = holder_create(name="Bea Assignee", email="bea@example.com")
+    with clock.pinned(date(2024, 2, 15)):
+        approve(services.payment_record(note=note, received_on=FEBRUARY, amount=D("2200.00"), by=staff))
+        approve(
+            lifecycle.assignment_record(
+                note=note, effective_on=date(2024, 2, 15), parts=[(bea, D("65000.00"))], by=staff
+            )
+        )
+    close_books(through=date(2024, 3, 1))
+    return note
+
+
+def test_the_statement_shows_the_months_principal_interest_payments_and_assignments(february, holder):
+    (line,) = statement_for(holder, FEBRUARY).notes
+    assert (line.opening_principal, line.closing_principal) == (D("365000.00"), D("300000.00"))
+    # 14 days at 100.00 and 15 at 300,000.00 × 10 % / 365 = 82.191780…: 2,632.876… rounded once.
+    assert [(p.start, p.end, p.due_date, p.interest) for p in line.periods] == [
+        (date(2024, 2, 1), date(2024, 2, 29), date(2024, 3, 1), D("2632.88"))
+    ]
+    assert [(p.received_on, p.amount, p.to_interest) for p in line.payments] == [
+        (FEBRUARY, D("2200.00"), D("2200.00"))
+    ]
+    assert line.assigned_out == [(date(2024, 2, 15), D("65000.00"), "Bea Assignee")]
+    assert (line.past_due, line.interest_due, line.unapplied) == ([], D("2632.88"), D("0.00"))
+    assert line.conversion_shares == 151_317  # (300,000.00 + 2,632.88) / 2.00 = 151,316.44, rounded up
+
+
+def test_the_assignee_gets_a_statement_of_the_substitute_note(february):
+    bea = february.substitutes.get().holder
+    (line,) = statement_for(bea, FEBRUARY).notes
+    assert line.assigned_in == (date(2024, 2, 15), february.number)
+    assert (line.opening_principal, line.closing_principal) == (D("0.00"), D("65000.00"))
+    assert [p.interest for p in line.periods] == [D("267.12")]  # 15 days × 17.808219…
+
+
+def test_past_due_amounts_are_listed_with_their_due_dates(make_note, holder):
+    make_note()
+    close_books(through=date(2024, 3, 1))
+    (line,) = statement_for(holder, FEBRUARY).notes
+    assert [(what, due, amount) for what, due, amount in line.past_due] == [
+        ("Interest, period from Jan 10, 2024", date(2024, 2, 1), D("2200.00"))
+    ]
+
+
+def test_the_statement_run_emails_one_pdf_per_holder_once(february, holder, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = statements_run(month=FEBRUARY)
+    assert run.summary == {"month": "2024-02", "deliveries_created": 2, "queued": 2}
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "bea@example.com"]
+    message = next(m for m in mail.outbox if m.to == ["ann@example.com"])
+    assert "Note CN-00001: principal 300,000.00; interest billed 2,632.88; past due 0.00." in message.body
+    (name, content, mimetype) = message.attachments[0]
+    assert (name, mimetype) == ("statement-2024-02.pdf", "application/pdf")
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(content)
+        f.flush()
+        text = subprocess.run(["pdftotext", "-layout", f.name, "-"], capture_output=True, check=True).stdout.decode()
+    text = " ".join(text.split())
+    assert "Assigned on February 15, 2024: principal 65,000.00 to Bea Assignee" in text
+    assert "Feb 1 – Feb 29, 2024 29 Mar 1, 2024 2,632.88" in text
+    assert all(d.status == "sent" and d.attempts == 1 for d in StatementDelivery.objects.all())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = statements_run(month=FEBRUARY)
+    assert again.summary["deliveries_created"] == 0 and len(mail.outbox) == 2  # nothing new
+
+
+def test_a_holder_without_an_email_address_is_left_visible(make_note, holder, django_capture_on_commit_callbacks):
+    holder.email = ""
+    holder.save()
+    make_note()
+    close_books(through=date(2024, 3, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        statements_run(month=FEBRUARY)
+    delivery = StatementDelivery.objects.get()
+    assert (delivery.status, delivery.last_error) == ("gave_up", "the holder has no e-mail address; send it by post")
+    assert delivery.document is not None and mail.outbox == []
+
+
+def test_a_failed_email_is_retried_with_backoff_then_given_up(make_note, settings, django_capture_on_commit_callbacks):
+    make_note()
+    close_books(through=date(2024, 3, 1))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    settings.STATEMENT_MAX_ATTEMPTS, settings.STATEMENT_RETRY_SECONDS = 3, 60
+    start = datetime(2024, 3, 4, 9, 0).astimezone()
+    with time_machine.travel(start, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            statements_run(month=FEBRUARY)
+        delivery = StatementDelivery.objects.get()
+        assert (delivery.status, delivery.attempts) == ("failed", 1)
+        assert "Connection refused" in delivery.last_error or "Errno" in delivery.last_error
+        assert delivery.next_attempt_at == start + timedelta(seconds=60)
+        assert statement_deliver(delivery.pk).status == "skipped"  # not due yet
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        assert statement_deliver(delivery.pk).retry_in == 120  # second failure: twice as long
+    with time_machine.travel(start + timedelta(seconds=200), tick=False):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        with django_capture_on_commit_callbacks(execute=True):
+            assert retry_due() == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(mail.outbox)) == ("sent", 3, 1)
+
+
+def test_the_third_failure_gives_up(make_note, settings):
+    make_note()
+    close_books(through=date(2024, 3, 1))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9
+    settings.STATEMENT_MAX_ATTEMPTS, settings.STATEMENT_RETRY_SECONDS = 2, 0
+    statements_run(month=FEBRUARY, enqueue=lambda pk: None)
+    delivery = StatementDelivery.objects.get()
+    statement_deliver(delivery.pk)
+    statement_deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("gave_up", 2)
+    assert statement_deliver(delivery.pk).status == "skipped"
+
+
+def test_send_statements_command_names_a_bad_month(capsys):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--month: '2024-13' is not a month"):
+        call_command("send_statements", "--month", "2024-13")
+
+
+def test_statements_are_due_on_the_first_business_day_after_the_close_bills_the_month(make_note):
+    make_note()
+    assert statements_due(date(2024, 3, 1)) is None  # the close through 1 March has not run
+    close_books(through=date(2024, 3, 1))
+    assert statements_due(date(2024, 3, 2)) is None  # a Saturday
+    assert statements_due(date(2024, 3, 4)) == FEBRUARY
+    statements_run(month=FEBRUARY, enqueue=lambda pk: None)
+    assert statements_due(date(2024, 3, 5)) is None  # done
