@@ -10,7 +10,9 @@ from servicing import clock, services
 
 def pdf_text(document) -> str:
     """The PDF's text as pdftotext (poppler) reads it, whitespace collapsed."""
-    out = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", document.pdf.path, "-"], check=True, capture_output=True)
+    out = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", document.pdf.path, "-"], check=True, capture_output=True
+    )
     return " ".join(out.stdout.decode().split())
 
 
@@ -26,7 +28,9 @@ def innovo(db):
 @pytest.fixture
 def agreement_note(innovo, staff):
     """The agreement's own note: 500,000.00 at 7.5 % from 15 June 2004 to 15 June 2005."""
-    holder = holder_create(name="Ann Lee", email="ann@example.com", notice_address="18 Orchard Lane\nKnoxville, TN 37919")
+    holder = holder_create(
+        name="Ann Lee", email="ann@example.com", notice_address="18 Orchard Lane\nKnoxville, TN 37919"
+    )
     with clock.pinned(date(2004, 6, 15)):
         return services.note_create(
             issuer=innovo,

@@ -79,14 +79,14 @@ def test_a_warrant_expiring_in_thirty_days(make_note, issuer, holder, staff):
 
 def test_each_reminder_is_emailed_once_even_if_the_job_runs_twice(make_note, settings):
     settings.STAFF_EMAILS = ["ops@example.com", "cfo@example.com"]
-    make_note()
+    note = make_note()
     close_books(through=date(2024, 2, 2))
     first = reminders_run(today=date(2024, 2, 3))
     second = reminders_run(today=date(2024, 2, 3))
     assert first.summary == {"found": 1, "emailed": 1} and second.summary == {"found": 0, "emailed": 0}
     (message,) = mail.outbox
     assert message.to == ["ops@example.com", "cfo@example.com"]
-    assert "Payment past due: CN-00001 (Ann Lee): payment past due since 2024-02-02." in message.body
+    assert f"Payment past due: {note.number} (Ann Lee): payment past due since 2024-02-02." in message.body
     assert Reminder.objects.get().emailed_at is not None
 
 

@@ -6,7 +6,8 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery import app
 
-pytestmark = pytest.mark.django_db
+# The scheduler closes stale database connections as it starts: these tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def start_beat():

@@ -44,9 +44,7 @@ def test_the_statement_shows_the_months_principal_interest_payments_and_assignme
     assert [(p.start, p.end, p.due_date, p.interest) for p in line.periods] == [
         (date(2024, 2, 1), date(2024, 2, 29), date(2024, 3, 1), D("2632.88"))
     ]
-    assert [(p.received_on, p.amount, p.to_interest) for p in line.payments] == [
-        (FEBRUARY, D("2200.00"), D("2200.00"))
-    ]
+    assert [(p.received_on, p.amount, p.to_interest) for p in line.payments] == [(FEBRUARY, D("2200.00"), D("2200.00"))]
     assert line.assigned_out == [(date(2024, 2, 15), D("65000.00"), "Bea Assignee")]
     assert (line.past_due, line.interest_due, line.unapplied) == ([], D("2632.88"), D("0.00"))
     assert line.conversion_shares == 151_317  # (300,000.00 + 2,632.88) / 2.00 = 151,316.44, rounded up
@@ -70,12 +68,13 @@ def test_past_due_amounts_are_listed_with_their_due_dates(make_note, holder):
 
 
 def test_the_statement_run_emails_one_pdf_per_holder_once(february, holder, django_capture_on_commit_callbacks):
+    number = february.number
     with django_capture_on_commit_callbacks(execute=True):
         run = statements_run(month=FEBRUARY)
     assert run.summary == {"month": "2024-02", "deliveries_created": 2, "queued": 2}
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "bea@example.com"]
     message = next(m for m in mail.outbox if m.to == ["ann@example.com"])
-    assert "Note CN-00001: principal 300,000.00; interest billed 2,632.88; past due 0.00." in message.body
+    assert f"Note {number}: principal 300,000.00; interest billed 2,632.88; past due 0.00." in message.body
     (name, content, mimetype) = message.attachments[0]
     assert (name, mimetype) == ("statement-2024-02.pdf", "application/pdf")
     with tempfile.NamedTemporaryFile(suffix=".pdf") as f:

@@ -1,0 +1,153 @@
+"""The monthly cycle on the real parts: a Celery worker on Redis posts the close and e-mails the
+statements through an SMTP server; failures and a killed worker lose and repeat nothing."""
+
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+import pytest
+
+from holders.services import holder_create
+from notes.models import Note
+from servicing import clock, engine
+from servicing.deliveries import statements_run
+from servicing.models import JobRun, LedgerEntry, StatementDelivery
+from servicing.selectors import note_balances, note_events
+from servicing.tasks import close_books_task
+from tests.integration.conftest import wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+FEBRUARY = date(2024, 2, 1)
+
+
+def pdf_text(pdf: bytes) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf)
+        f.flush()
+        out = subprocess.run(["pdftotext", "-layout", f.name, "-"], capture_output=True, check=True).stdout
+    return " ".join(out.decode().split())
+
+
+def attachment(message) -> bytes:
+    (part,) = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
+    return part.get_payload(decode=True)
+
+
+def holders_with_notes(make_note, count):
+    notes = []
+    for i in range(count):
+        holder = holder_create(name=f"Holder {i:02d}", email=f"holder{i:02d}@example.com")
+        notes.append(make_note(holder=holder, number=f"N-{i:02d}"))
+    return notes
+
+
+def close_on_worker(through: date, log):
+    close_books_task.delay(through.isoformat())
+    wait_for(
+        lambda: JobRun.objects.filter(job="close_books", through=through, finished_at__isnull=False).exists(),
+        what=f"the close through {through}",
+        log=log,
+    )
+
+
+def test_the_worker_posts_the_close_and_emails_each_holder_their_statement(make_note, worker, mailbox):
+    (note,) = holders_with_notes(make_note, 1)
+    close_on_worker(date(2024, 3, 1), worker.log)
+    note.refresh_from_db()
+    assert note.closed_through == date(2024, 3, 1)
+    assert list(LedgerEntry.objects.filter(note=note, kind="bill").values_list("amount", flat=True)) == [
+        D("2200.00"),  # January: 22 days at 100.00
+        D("2900.00"),  # February: 29 days
+        D("861.94"),  # default interest on January's bill, late from 2 February
+    ]
+    statements_run(month=FEBRUARY)
+    wait_for(lambda: len(mailbox.messages) == 1, what="the statement e-mail", log=worker.log)
+    (message,) = mailbox.messages
+    assert (message["To"], message["Subject"]) == ("holder00@example.com", "Your statement for February 2024")
+    text = pdf_text(attachment(message))
+    assert "Past due: Interest, period from Jan 10, 2024 Feb 1, 2024 2,200.00" in text
+    assert "Feb 1 – Feb 29, 2024 29 Mar 1, 2024 2,900.00 861.94" in text
+    wait_for(lambda: StatementDelivery.objects.filter(status="sent").count() == 1, what="the delivery to be recorded")
+
+
+def test_with_smtp_down_the_statement_fails_is_retried_and_arrives_once(make_note, worker, mailbox):
+    holders_with_notes(make_note, 1)
+    close_on_worker(date(2024, 3, 1), worker.log)
+    mailbox.stop()
+    statements_run(month=FEBRUARY)
+    wait_for(
+        lambda: StatementDelivery.objects.filter(status="failed", attempts__gte=2).exists(),
+        what="two failed attempts",
+        log=worker.log,
+    )
+    assert "Connection refused" in StatementDelivery.objects.get().last_error
+    mailbox.start()
+    wait_for(lambda: StatementDelivery.objects.filter(status="sent").exists(), what="the retry", log=worker.log)
+    time.sleep(1)
+    assert len(mailbox.messages) == 1
+    delivery = StatementDelivery.objects.get()
+    assert delivery.attempts >= 3 and delivery.last_error == ""
+
+
+def test_a_worker_killed_mid_statement_run_leaves_a_rerun_that_sends_each_statement_once(make_note, worker, mailbox):
+    holders_with_notes(make_note, 6)
+    close_on_worker(date(2024, 3, 1), worker.log)
+    mailbox.hold = True  # the first message waits at the server, unaccepted, while the worker is killed
+    statements_run(month=FEBRUARY)
+    wait_for(lambda: mailbox.holding, what="the worker to be sending", log=worker.log)
+    worker.kill()
+    mailbox.drop()
+    wait_for(lambda: not mailbox.holding, what="the server to drop the dead worker's message")
+    assert mailbox.messages == []
+    assert StatementDelivery.objects.filter(status="sending").count() == 1  # claimed by the dead worker
+
+    worker.start()
+    time.sleep(2.5)  # the dead worker's claim expires (STATEMENT_CLAIM_SECONDS=2)
+    statements_run(month=FEBRUARY)
+    wait_for(
+        lambda: StatementDelivery.objects.filter(status="sent").count() == 6, what="every statement", log=worker.log
+    )
+    time.sleep(4)  # anything the dead worker left unacknowledged comes back after the visibility timeout
+    assert Counter(m["To"] for m in mailbox.messages) == {f"holder{i:02d}@example.com": 1 for i in range(6)}
+
+
+def test_a_worker_killed_mid_close_leaves_a_rerun_that_posts_everything_once(issuer, holder, worker):
+    # Notes created in bulk, never posted: the first close replays each from its agreement date.
+    start = date(2024, 1, 10)
+    Note.objects.bulk_create(
+        Note(
+            number=f"BULK-{i:04d}",
+            issuer=issuer,
+            holder=holder,
+            agreement_date=start + timedelta(days=i % 10),
+            maturity_date=date(2026, 1, 10),
+            principal=D(100_000 + i),
+            rate=D("0.075"),
+            conversion_price=D("2.5"),
+        )
+        for i in range(2500)
+    )
+    through = date(2024, 12, 31)
+    close_books_task.delay(through.isoformat())
+    wait_for(lambda: Note.objects.filter(closed_through=through).exists(), what="a first batch", log=worker.log)
+    worker.kill()
+    posted = Note.objects.filter(closed_through=through).count()
+    assert 0 < posted < 2500, "the close finished before the worker was killed: nothing was tested"
+
+    worker.start()
+    close_on_worker(through, worker.log)
+    assert Note.objects.filter(closed_through=through).count() == 2500
+    keys = Counter(LedgerEntry.objects.exclude(kind="reversal").values_list("note", "kind", "account", "key"))
+    assert max(keys.values()) == 1  # no entry posted twice
+    for note in Note.objects.order_by("?")[:25]:
+        with clock.pinned(through):
+            expected = engine.run(note.terms, note_events(note), through).balances
+        got = note_balances(note)
+        assert (got.principal, got.interest_due, got.default_interest_due) == (
+            expected.principal,
+            expected.interest_due,
+            expected.default_interest_due,
+        )
