@@ -25,3 +25,12 @@ app.conf.beat_schedule = {
     # retries of failed e-mails; on other days it only retries.
     "statements-daily": {"task": "servicing.tasks.statements_task", "schedule": crontab(hour=6, minute=30)},
 }
+
+
+def install_schedules(**kwargs) -> None:
+    """Write the schedules to the database (after every migrate), so admins see them before beat
+    first starts; a schedule an admin paused stays paused."""
+    from django_celery_beat.schedulers import ModelEntry
+
+    for name, entry in app.conf.beat_schedule.items():
+        ModelEntry.from_entry(name, app=app, **entry)

@@ -1,15 +1,20 @@
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
 from notes.models import Note
-from servicing.models import Period
+from servicing import clock
+from servicing.models import Period, Reminder
 from servicing.selectors import note_balances, notes_with_balances, pending_for_note
 
 
 @login_required
 def note_list(request):
     notes = notes_with_balances().order_by("number")
-    return render(request, "notes/note_list.html", {"notes": notes})
+    # What the daily reminder job found this past week.
+    reminders = Reminder.objects.filter(created_on__gte=clock.today() - timedelta(days=7)).select_related("note")
+    return render(request, "notes/note_list.html", {"notes": notes, "reminders": reminders.order_by("due_on")[:30]})
 
 
 @login_required

@@ -15,6 +15,7 @@ from notes.models import Note
 from servicing import approvals, clock, documents, engine, lifecycle, services
 from servicing.close import close_books
 from servicing.engine.calendar import add_business_days, add_months
+from servicing.reminders import reminders_run
 from servicing.selectors import note_events
 from servicing.simulate import simulate
 
@@ -116,6 +117,7 @@ def load_demo() -> list[Note]:
     close_books()
     documents.agreement_produce(note=innovo, job=JOB)
     documents.prepayment_notice_produce(prepayment=prepayment, job=JOB)
+    reminders_run()
     # A payment keyed in by a servicer, waiting for the second pair of eyes.
     servicer = get_user_model().objects.create_user("demo-servicer", first_name="Demo", last_name="Servicer")
     servicer.groups.add(Group.objects.get(name="servicer"))  # no password: it never logs in

@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from notes.models import Note
-from servicing.models import DefaultPeriod, Payment, Prepayment
+from servicing.models import DefaultPeriod, Document, Payment, Prepayment, Reminder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,5 +32,7 @@ def test_the_demo_has_something_due_something_past_due_and_an_open_window():
     substitute = Note.objects.get(number="DEMO-CURRENT-1")
     assert (substitute.parent, substitute.principal) == (current, 62500)
     assert Payment.objects.get(note=late, approval="pending").amount == 750  # for the staff login to approve
+    assert Reminder.objects.filter(kind="past_due", note=late).exists()  # on the landing page
+    assert Document.objects.filter(kind="agreement", note__number="DEMO-INNOVO").exists()
     call_command("load_demo", "--no-login", stdout=StringIO())
     assert Note.objects.count() == 4
