@@ -9,7 +9,6 @@ takes it up again.
 """
 
 import logging
-import smtplib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -104,17 +103,17 @@ def statement_deliver(delivery_id: int) -> Outcome:
         return Outcome("skipped")  # sent, given up, not yet due, or another worker has it
     delivery = StatementDelivery.objects.select_related("holder", "document").get(pk=delivery_id)
     holder = delivery.holder
-    statement = statement_for(holder, delivery.month)
-    if delivery.document is None:
-        delivery.document = statement_produce(holder=holder, month=delivery.month, statement=statement, job=JOB)
-        delivery.save(update_fields=["document"])
-    if not holder.email:
-        return _finish(delivery, Status.GAVE_UP, error="the holder has no e-mail address; send it by post")
     try:
+        statement = statement_for(holder, delivery.month)
+        if delivery.document is None:
+            delivery.document = statement_produce(holder=holder, month=delivery.month, statement=statement, job=JOB)
+            delivery.save(update_fields=["document"])
+        if not holder.email:
+            return _finish(delivery, Status.GAVE_UP, error="the holder has no e-mail address; send it by post")
         _send(delivery, statement)
-    except (smtplib.SMTPException, OSError) as e:
+    except Exception as e:  # SMTP down, a refused address, a statement that failed to print: recorded, retried
         error = f"{type(e).__name__}: {e}"
-        log.warning("statement %s to %s failed: %s", delivery.pk, holder.email, error)
+        log.warning("statement %s to %s failed: %s", delivery.pk, holder.email, error, exc_info=True)
         if delivery.attempts >= settings.STATEMENT_MAX_ATTEMPTS:
             return _finish(delivery, Status.GAVE_UP, error=error)
         wait = settings.STATEMENT_RETRY_SECONDS * 2 ** (delivery.attempts - 1)

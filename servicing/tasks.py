@@ -38,7 +38,7 @@ def statements_task() -> dict:
     return {"run": run.pk if run else None, "retried": retry_due()}
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=10)
 def send_statement_task(self, delivery_id: int) -> str:
     outcome = statement_deliver(delivery_id)
     if outcome.retry_in and not self.request.is_eager:

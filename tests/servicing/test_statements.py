@@ -158,3 +158,23 @@ def test_statements_are_due_on_the_first_business_day_after_the_close_bills_the_
     assert statements_due(date(2024, 3, 4)) == FEBRUARY
     statements_run(month=FEBRUARY, enqueue=lambda pk: None)
     assert statements_due(date(2024, 3, 5)) is None  # done
+
+
+def test_a_statement_that_fails_to_print_is_recorded_and_retried(make_note, monkeypatch):
+    make_note()
+    close_books(through=date(2024, 3, 1))
+    statements_run(month=FEBRUARY, enqueue=lambda pk: None)
+    delivery = StatementDelivery.objects.get()
+
+    def broken(**kwargs):
+        raise RuntimeError("the printer is on fire")
+
+    monkeypatch.setattr("servicing.deliveries.statement_produce", broken)
+    outcome = statement_deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert (outcome.status, delivery.status, delivery.last_error) == (
+        "failed",
+        "failed",
+        "RuntimeError: the printer is on fire",
+    )
+    assert mail.outbox == []
