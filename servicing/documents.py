@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from holders.models import Holder
 from notes.models import Note, SupplementalAgreement
-from servicing import engine
+from servicing import clock, engine
 from servicing.engine.calendar import add_months, business_day_on_or_after
 from servicing.models import AccelerationNotice, Conversion, Document, LedgerEntry, Prepayment
 from servicing.selectors import ledger_sums, note_balances, note_events
@@ -70,7 +70,7 @@ def _parties(note: Note) -> dict:
         "holder": note.holder,
         "issuer_address": _lines(note.issuer.notice_address),
         "holder_address_lines": _lines(note.holder.notice_address),
-        "today": _long_date(date.today()),
+        "today": _long_date(clock.today()),
     }
 
 
