@@ -34,6 +34,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "simple_history",
     "django_celery_beat",
+    "django_tables2",
+    "django_filters",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "axes",
     "holders",
     "notes",
     "servicing",
@@ -46,10 +51,20 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a logged-in user, unless its view says otherwise (only the login page does).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Failed logins are throttled: after 5 failures for a user name from one address, it is locked for an hour.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = 1
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -64,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "servicing.context.navigation",
             ],
         },
     },
@@ -82,7 +98,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "notes:list"
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -112,6 +128,10 @@ STATEMENT_MAX_ATTEMPTS = env.int("STATEMENT_MAX_ATTEMPTS", default=5)
 STATEMENT_RETRY_SECONDS = env.int("STATEMENT_RETRY_SECONDS", default=300)
 # A delivery claimed by a worker that died is taken up again after this long.
 STATEMENT_CLAIM_SECONDS = env.int("STATEMENT_CLAIM_SECONDS", default=600)
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
 # Celery: with no broker configured, tasks run in process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

@@ -1,16 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from servicing import views as servicing_views
 
 admin.site.site_header = "Convertible note servicing"
 admin.site.site_title = "Note servicing admin"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="notes:list", permanent=False)),
+    path("", servicing_views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("notes/", include("notes.urls")),
+    path("holders/", include("holders.urls")),
     path("", include("servicing.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,35 +1,83 @@
-from datetime import timedelta
+"""The notes pages: the table of notes, and a note's page with its what-ifs."""
 
-from django.contrib.auth.decorators import login_required
+import csv
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django_tables2 import RequestConfig
 
-from notes.models import Note
-from servicing import clock
-from servicing.models import Period, Reminder
+from notes.models import Approval, Note
+from notes.tables import NoteFilter, NoteTable
+from servicing import charts
+from servicing.forms import WORKFLOWS, QuoteForm
+from servicing.models import Conversion, DefaultEvent, Notice, Period, Prepayment
+from servicing.quotes import conversion_quote, payoff_quote
 from servicing.selectors import note_balances, notes_with_balances, pending_for_note
+from servicing.views import require
 
 
-@login_required
+def csv_response(table, filename: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    for row in table.as_values():
+        writer.writerow(row)
+    return response
+
+
 def note_list(request):
-    notes = notes_with_balances().order_by("number")
-    # What the daily reminder job found this past week.
-    reminders = Reminder.objects.filter(created_on__gte=clock.today() - timedelta(days=7)).select_related("note")
-    return render(request, "notes/note_list.html", {"notes": notes, "reminders": reminders.order_by("due_on")[:30]})
+    require(request.user, "notes.view_note")
+    notes = NoteFilter(request.GET, queryset=notes_with_balances())
+    table = NoteTable(notes.qs)
+    if request.GET.get("export") == "csv":
+        RequestConfig(request, paginate=False).configure(table)
+        return csv_response(table, "notes.csv")
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    return render(request, "notes/note_list.html", {"table": table, "filter": notes, "section": "notes"})
 
 
-@login_required
 def note_detail(request, pk):
-    note = get_object_or_404(Note.objects.select_related("issuer", "holder"), pk=pk)
+    require(request.user, "notes.view_note")
+    note = get_object_or_404(Note.objects.select_related("issuer", "holder", "parent"), pk=pk)
+    quote_form = QuoteForm(request.GET if "on" in request.GET else None)
+    payoff = conversion = None
+    if quote_form.is_valid():
+        payoff = payoff_quote(note, quote_form.cleaned_data["on"])
+        conversion = conversion_quote(note, quote_form.cleaned_data["on"], quote_form.cleaned_data["principal"])
+    entries = note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")
+    periods = list(Period.objects.filter(note=note).order_by("start"))
     context = {
         "note": note,
+        "section": "notes",
         "balances": note_balances(note),
-        "periods": Period.objects.filter(note=note).order_by("-start")[:24],
-        "entries": note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")[:50],
+        "quote_form": quote_form,
+        "payoff": payoff,
+        "conversion": conversion,
+        "periods": periods[::-1],
+        "ledger": Paginator(entries, 25).get_page(request.GET.get("page")),
         "pending": pending_for_note(note),
         "chain": note.chain_of_title() if note.parent_id or note.substitutes.exists() else [],
-        "participations": note.participations.filter(approval="approved").select_related("participant"),
+        "participations": note.participations.filter(approval=Approval.APPROVED).select_related("participant"),
         "warrants": note.warrants.select_related("holder"),
-        "flags": note.flags.filter(cleared_at__isnull=True),
+        "flags": note.flags.filter(cleared_at__isnull=True).select_related("action"),
+        "notices": note.notices.order_by("-sent_on", "-pk"),
+        "conversions": Conversion.objects.filter(note=note).select_related("notice").order_by("-pk"),
+        "prepayments": Prepayment.objects.filter(note=note).select_related("notice").order_by("-pk"),
+        "default_events": DefaultEvent.objects.filter(note=note).prefetch_related("waivers").order_by("-occurred_on"),
+        "default_periods": note.default_periods.order_by("start"),
         "documents": note.documents.order_by("-created_at", "-pk")[:20],
+        "actions": [(kind, form.title) for kind, form in WORKFLOWS.items() if request.user.has_perm(form.permission)],
+        "chart": _note_chart(periods),
+        "notice_kinds": Notice.Kind,
     }
     return render(request, "notes/note_detail.html", context)
+
+
+def _note_chart(periods) -> str:
+    """Interest and default interest billed per period, as bars."""
+    if not periods:
+        return ""
+    labels = [f"{p.start:%b %y}" for p in periods]
+    series = {"Interest": [p.interest for p in periods], "Default interest": [p.default_interest for p in periods]}
+    return charts.bars(labels, series, "Interest billed by period")

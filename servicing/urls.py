@@ -4,6 +4,17 @@ from servicing import views
 
 app_name = "servicing"
 urlpatterns = [
+    path("notes/<int:pk>/record/<slug:kind>/", views.record, name="record"),
+    path("notes/<int:pk>/produce/<slug:kind>/", views.document_produce, name="produce"),
+    path("records/<slug:model>/<int:pk>/produce/", views.record_document_produce, name="produce_for"),
+    path("warrants/<int:pk>/<slug:action>/", views.warrant_action, name="warrant"),
+    path("approvals/", views.approvals_queue, name="approvals"),
+    path("approvals/<slug:model>/<int:pk>/<slug:decision>/", views.decide, name="decide"),
+    path("closing-prices/", views.closing_prices, name="closing_prices"),
+    path("corporate-actions/new/", views.corporate_action, name="corporate_action"),
+    path("statements/", views.statements, name="statements"),
+    path("reminders/", views.reminders, name="reminders"),
+    path("jobs/", views.jobs, name="jobs"),
     path("documents/<int:pk>/", views.document_preview, name="document_preview"),
     path("documents/<int:pk>/pdf/", views.document_pdf, name="document_pdf"),
 ]

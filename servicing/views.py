@@ -1,21 +1,328 @@
-from django.contrib.auth.decorators import login_required, permission_required
-from django.http import FileResponse, HttpResponse
-from django.shortcuts import get_object_or_404
+"""The staff pages of servicing: dashboard, workflows, approvals, documents and operations.
 
-from servicing.models import Document
+Every page needs a logged-in user (LoginRequiredMiddleware); every action checks its permission.
+The views hold no rules: they call the services and show what they refuse next to the field.
+"""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from notes.models import (
+    Approval,
+    Assignment,
+    ClosingPrice,
+    CorporateAction,
+    Note,
+    Participation,
+    Warrant,
+    WarrantAssignment,
+    WarrantExercise,
+)
+from servicing import approvals, clock, documents, lifecycle, services
+from servicing.dashboard import dashboard as dashboard_data
+from servicing.deliveries import statements_run
+from servicing.engine import RuleError
+from servicing.forms import (
+    WORKFLOWS,
+    ClosingPriceForm,
+    CorporateActionForm,
+    WarrantAssignmentForm,
+    WarrantExerciseForm,
+)
+from servicing.models import (
+    APPROVE,
+    AccelerationNotice,
+    CollectionCost,
+    Conversion,
+    Document,
+    JobRun,
+    Payment,
+    Prepayment,
+    Reminder,
+    StatementDelivery,
+    Waiver,
+)
 
 
-@login_required
-@permission_required("servicing.view_document", raise_exception=True)
+def require(user, permission: str) -> None:
+    if not user.has_perm(permission):
+        raise PermissionDenied(f"this needs the permission {permission}")
+
+
+def _errors_to_form(form, error: ValidationError, renamed=None) -> None:
+    for field, errors in error.message_dict.items():
+        field = (renamed or {}).get(field, field)
+        for message in errors:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def dashboard(request):
+    return render(request, "servicing/dashboard.html", {"d": dashboard_data(clock.today()), "section": "dashboard"})
+
+
+def record(request, pk, kind):
+    """Record one workflow's event on a note; the rules' refusals are shown at their fields."""
+    form_class = WORKFLOWS.get(kind) or _not_found()
+    require(request.user, form_class.permission)
+    note = get_object_or_404(Note.objects.select_related("holder", "issuer"), pk=pk)
+    form = form_class(request.POST or None, note=note)
+    preview = []
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            try:
+                preview = form.preview()
+            except RuleError as e:
+                form.add_error(e.field if e.field in form.fields else None, e.message)
+        else:
+            item = form.save(request.user)
+            if item is not None:
+                waiting = " It takes effect when another user approves it." if form_class.pending else ""
+                messages.success(request, f"Recorded: {item}.{waiting}")
+                return redirect(note)
+    context = {"form": form, "note": note, "preview": preview, "kind": kind, "section": "notes"}
+    return render(request, "servicing/record.html", context)
+
+
+def _not_found():
+    raise Http404("no such workflow")
+
+
+# What the approvals queue lists, and how each is described.
+QUEUE = [
+    (Payment, "Payment", lambda p: f"{p.amount:,.2f} received {p.received_on}"),
+    (Conversion, "Conversion", lambda c: f"notice sent {c.notice.sent_on}, principal {c.principal_requested or 'all'}"),
+    (
+        Prepayment,
+        "Prepayment",
+        lambda p: f"on {p.prepayment_date}, principal {p.principal_requested or 'all'}; window to {p.window_end}",
+    ),
+    (AccelerationNotice, "Acceleration notice", lambda a: f"effective {a.notice.deemed_received_on}"),
+    (Waiver, "Waiver", lambda w: f"{w.default_event} waived {w.waived_on}"),
+    (CollectionCost, "Costs of collection", lambda c: f"{c.amount:,.2f} billed {c.billed_on}: {c.description}"),
+    (
+        Assignment,
+        "Assignment",
+        lambda a: (
+            f"{a.principal:,.2f} effective {a.effective_on} to " + ", ".join(p.assignee.name for p in a.parts.all())
+        ),
+    ),
+    (Participation, "Participation", lambda p: f"{p.share} to {p.participant} from {p.starts_on}"),
+    (WarrantExercise, "Warrant exercise", lambda e: f"{e.shares:,} shares of {e.warrant} on {e.exercised_on}"),
+    (WarrantAssignment, "Warrant assignment", lambda a: f"{a.shares:,} shares of {a.warrant} to {a.assignee}"),
+    (CorporateAction, "Corporate action", lambda a: str(a)),
+]
+MODELS = {model._meta.model_name: model for model, _, _ in QUEUE}
+
+
+def approvals_queue(request):
+    require(request.user, "servicing.view_payment")
+    rows = []
+    for model, label, describe in QUEUE:
+        queryset = model.objects.filter(approval=Approval.PENDING).select_related("recorded_by")
+        if model is Assignment:
+            queryset = queryset.prefetch_related(Prefetch("parts__assignee"))
+        for item in queryset:
+            rows.append(
+                {
+                    "item": item,
+                    "kind": label,
+                    "model": model._meta.model_name,
+                    "what": describe(item),
+                    "note": getattr(item, "note", None) or getattr(getattr(item, "default_event", None), "note", None),
+                    "mine": item.recorded_by_id == request.user.pk,
+                }
+            )
+    rows.sort(key=lambda r: r["item"].recorded_at)
+    decided = []
+    for model, label, describe in QUEUE:
+        for item in (
+            model.objects.exclude(approval=Approval.PENDING).select_related("decided_by").order_by("-decided_at")[:10]
+        ):
+            decided.append({"item": item, "kind": label, "what": describe(item)})
+    decided.sort(key=lambda r: r["item"].decided_at, reverse=True)
+    can_approve = request.user.has_perm(APPROVE)
+    context = {"rows": rows, "decided": decided[:15], "can_approve": can_approve, "section": "approvals"}
+    return render(request, "servicing/approvals.html", context)
+
+
+@require_POST
+def decide(request, model, pk, decision):
+    item = get_object_or_404(MODELS.get(model) or _not_found(), pk=pk)
+    try:
+        if decision == "approve":
+            approvals.approve(item, by=request.user)
+            messages.success(request, f"Approved: {item}.")
+        else:
+            approvals.reject(item, by=request.user, reason=request.POST.get("reason", ""))
+            messages.success(request, f"Rejected: {item}.")
+    except ValidationError as e:
+        messages.error(request, f"{item}: {'; '.join(e.messages)}")
+    return redirect(request.POST.get("next") or "servicing:approvals")
+
+
+def warrant_action(request, pk, action):
+    warrant = get_object_or_404(Warrant.objects.select_related("holder", "note"), pk=pk)
+    if action == "exercise":
+        require(request.user, "notes.add_warrantexercise")
+        form = WarrantExerciseForm(request.POST or None)
+    else:
+        require(request.user, "notes.add_warrantassignment")
+        form = WarrantAssignmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if action == "exercise":
+                item = lifecycle.warrant_exercise_record(warrant=warrant, by=request.user, **form.cleaned_data)
+            else:
+                item = lifecycle.warrant_assignment_record(warrant=warrant, by=request.user, **form.cleaned_data)
+        except ValidationError as e:
+            _errors_to_form(form, e)
+        else:
+            messages.success(request, f"Recorded: {item}. It takes effect when another user approves it.")
+            return redirect(warrant.note or "dashboard")
+    title = f"{'Exercise' if action == 'exercise' else 'Assign'} warrant {warrant.number}"
+    context = {"form": form, "title": title, "warrant": warrant, "note": warrant.note, "section": "notes"}
+    return render(request, "servicing/simple_form.html", context)
+
+
+def closing_prices(request):
+    require(request.user, "notes.view_closingprice")
+    form = ClosingPriceForm(request.POST or None)
+    if request.method == "POST":
+        require(request.user, "notes.add_closingprice")
+        if form.is_valid():
+            try:
+                price = services.closing_price_record(by=request.user, **form.cleaned_data)
+            except ValidationError as e:
+                _errors_to_form(form, e)
+            else:
+                messages.success(request, f"Recorded: {price}.")
+                return redirect("servicing:closing_prices")
+    prices = Paginator(ClosingPrice.objects.select_related("issuer").order_by("-date", "issuer"), 25)
+    page = prices.get_page(request.GET.get("page"))
+    return render(request, "servicing/closing_prices.html", {"form": form, "page": page, "section": "operations"})
+
+
+def corporate_action(request):
+    require(request.user, "notes.add_corporateaction")
+    form = CorporateActionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            action = lifecycle.corporate_action_record(
+                issuer=d["issuer"],
+                kind=d["kind"],
+                effective_on=d["effective_on"],
+                ratio=d["ratio"],
+                successor=d["successor"],
+                securities=form.securities(),
+                description=d["description"],
+                by=request.user,
+            )
+        except ValidationError as e:
+            _errors_to_form(form, e, {"securities": "security_1"})
+        else:
+            messages.success(request, f"Recorded: {action}. It takes effect when another user approves it.")
+            return redirect("servicing:approvals")
+    context = {"form": form, "title": "Record a corporate action (section 5)", "section": "operations"}
+    return render(request, "servicing/simple_form.html", context)
+
+
+def statements(request):
+    require(request.user, "servicing.view_statementdelivery")
+    if request.method == "POST":
+        require(request.user, "servicing.add_statementdelivery")
+        try:
+            month = date.fromisoformat(f"{request.POST.get('month', '')}-01")
+        except ValueError:
+            messages.error(request, "month: give the month as YYYY-MM")
+        else:
+            run = statements_run(month=month, by=request.user)
+            s = run.summary
+            messages.success(
+                request, f"Statements for {s['month']}: {s['deliveries_created']} new, {s['queued']} queued to send."
+            )
+        return redirect("servicing:statements")
+    deliveries = StatementDelivery.objects.select_related("holder", "document").order_by("-month", "holder__name")
+    page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
+    last_month = (clock.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    context = {"page": page, "section": "operations", "default_month": f"{last_month:%Y-%m}"}
+    return render(request, "servicing/statements.html", context)
+
+
+def reminders(request):
+    require(request.user, "servicing.view_reminder")
+    page = Paginator(Reminder.objects.select_related("note").order_by("-due_on", "-pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "servicing/reminders.html", {"page": page, "section": "operations"})
+
+
+def jobs(request):
+    require(request.user, "servicing.view_jobrun")
+    page = Paginator(JobRun.objects.select_related("started_by"), 50).get_page(request.GET.get("page"))
+    return render(request, "servicing/jobs.html", {"page": page, "section": "operations"})
+
+
 def document_preview(request, pk):
     """The HTML the PDF was printed from, as it was printed."""
-    document = get_object_or_404(Document, pk=pk)
-    return HttpResponse(document.html)
+    require(request.user, "servicing.view_document")
+    return HttpResponse(get_object_or_404(Document, pk=pk).html)
 
 
-@login_required
-@permission_required("servicing.view_document", raise_exception=True)
 def document_pdf(request, pk):
+    require(request.user, "servicing.view_document")
     document = get_object_or_404(Document, pk=pk)
-    name = f"{document.pdf.name.rsplit('/', 1)[-1]}"
+    name = document.pdf.name.rsplit("/", 1)[-1]
     return FileResponse(document.pdf.open("rb"), as_attachment=True, filename=name, content_type="application/pdf")
+
+
+# What each "produce" button on a note page makes.
+PRODUCERS = {
+    "agreement": lambda note, by: documents.agreement_produce(note=note, by=by),
+    "default_notice": lambda note, by: documents.default_notice_produce(note=note, by=by),
+}
+
+
+@require_POST
+def document_produce(request, pk, kind):
+    require(request.user, "servicing.add_document")
+    note = get_object_or_404(Note, pk=pk)
+    produce = PRODUCERS.get(kind) or _not_found()
+    try:
+        document = produce(note, request.user)
+    except ValidationError as e:
+        messages.error(request, "; ".join(e.messages))
+    else:
+        messages.success(request, f"Produced {document}.")
+    return redirect(reverse("notes:detail", args=[note.pk]) + "#documents")
+
+
+@require_POST
+def record_document_produce(request, model, pk):
+    """The notice of conversion, the confirmation, the prepayment notice, for one record."""
+    require(request.user, "servicing.add_document")
+    makers = {
+        "conversion-notice": (Conversion, lambda c, by: documents.conversion_notice_produce(conversion=c, by=by)),
+        "conversion-confirmation": (
+            Conversion,
+            lambda c, by: documents.conversion_confirmation_produce(conversion=c, by=by),
+        ),
+        "prepayment-notice": (Prepayment, lambda p, by: documents.prepayment_notice_produce(prepayment=p, by=by)),
+    }
+    record_model, produce = makers.get(model) or _not_found()
+    item = get_object_or_404(record_model, pk=pk)
+    try:
+        document = produce(item, request.user)
+    except ValidationError as e:
+        messages.error(request, "; ".join(e.messages))
+    else:
+        messages.success(request, f"Produced {document}.")
+    return redirect(reverse("notes:detail", args=[item.note_id]) + "#documents")

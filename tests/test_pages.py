@@ -41,7 +41,7 @@ def test_the_note_page_shows_terms_balances_and_ledger(client, make_note, staff)
     page = client.get(note.get_absolute_url()).content.decode()
     assert "2.000000" in page  # conversion price
     assert "2,200.00" in page  # January billed
-    assert "Payoff amount" in page
+    assert "Payoff (next day)" in page
 
 
 def test_the_login_page_logs_in(client, staff):

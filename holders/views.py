@@ -1,0 +1,34 @@
+from django.shortcuts import get_object_or_404, render
+from django_tables2 import RequestConfig
+
+from holders.models import Holder
+from holders.tables import HolderFilter, HolderTable, holders_with_totals
+from notes.views import csv_response
+from servicing.selectors import notes_with_balances
+from servicing.views import require
+
+
+def holder_list(request):
+    require(request.user, "holders.view_holder")
+    holders = HolderFilter(request.GET, queryset=holders_with_totals())
+    table = HolderTable(holders.qs)
+    if request.GET.get("export") == "csv":
+        RequestConfig(request, paginate=False).configure(table)
+        return csv_response(table, "holders.csv")
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    return render(request, "holders/holder_list.html", {"table": table, "filter": holders, "section": "holders"})
+
+
+def holder_detail(request, pk):
+    require(request.user, "holders.view_holder")
+    holder = get_object_or_404(Holder, pk=pk)
+    context = {
+        "holder": holder,
+        "notes": notes_with_balances().filter(holder=holder).order_by("number"),
+        "statements": holder.documents.filter(kind="statement").order_by("-month", "-version"),
+        "deliveries": holder.statement_deliveries.order_by("-month"),
+        "participations": holder.participations.select_related("note"),
+        "warrants": holder.warrants.all(),
+        "section": "holders",
+    }
+    return render(request, "holders/holder_detail.html", context)

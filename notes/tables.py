@@ -1,0 +1,87 @@
+import django_filters
+import django_tables2 as tables
+from django.db.models import Q
+
+from notes.models import Issuer, Note
+from servicing.models import DefaultPeriod
+
+
+class MoneyColumn(tables.Column):
+    def __init__(self, *args, **kwargs):
+        attrs = {"td": {"class": "num"}, "th": {"class": "num"}}
+        super().__init__(*args, attrs=attrs, **kwargs)
+
+    def render(self, value):
+        return f"{value:,.2f}"
+
+    def value(self, value):
+        return f"{value:.2f}"  # CSV: plain figures
+
+
+class NoteTable(tables.Table):
+    number = tables.Column(linkify=True, verbose_name="Note")
+    holder = tables.Column(accessor="holder__name", linkify=lambda record: record.holder.get_absolute_url())
+    issuer = tables.Column(accessor="issuer__name")
+    agreement_date = tables.DateColumn("Y-m-d", attrs={"td": {"class": "date"}})
+    maturity_date = tables.DateColumn("Y-m-d", attrs={"td": {"class": "date"}})
+    rate = tables.Column(attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    principal_outstanding = MoneyColumn(verbose_name="Principal outstanding")
+    interest_due = MoneyColumn(verbose_name="Interest due")
+    default_interest_due = MoneyColumn(verbose_name="Default interest due")
+    unapplied = MoneyColumn()
+    closed_through = tables.DateColumn("Y-m-d", verbose_name="Posted through", attrs={"td": {"class": "date"}})
+
+    class Meta:
+        model = Note
+        fields = [
+            "number",
+            "holder",
+            "issuer",
+            "agreement_date",
+            "maturity_date",
+            "rate",
+            "principal_outstanding",
+            "interest_due",
+            "default_interest_due",
+            "unapplied",
+            "closed_through",
+        ]
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        order_by = "number"
+
+    def render_rate(self, value):
+        return f"{(value * 100).normalize():f}%"
+
+
+class NoteFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    issuer = django_filters.ModelChoiceFilter(queryset=Issuer.objects.all())
+    status = django_filters.ChoiceFilter(
+        method="by_status",
+        choices=[
+            ("outstanding", "Principal outstanding"),
+            ("past_due", "Interest unpaid"),
+            ("default", "In default"),
+            ("repaid", "Repaid, converted or assigned"),
+        ],
+        label="Status",
+    )
+    matures_before = django_filters.DateFilter(field_name="maturity_date", lookup_expr="lte", label="Matures by")
+
+    class Meta:
+        model = Note
+        fields = ["q", "issuer", "status", "matures_before"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(number__icontains=value) | Q(holder__name__icontains=value) | Q(issuer__name__icontains=value)
+        )
+
+    def by_status(self, queryset, name, value):
+        if value == "outstanding":
+            return queryset.filter(principal_outstanding__gt=0)
+        if value == "past_due":
+            return queryset.filter(Q(interest_due__gt=0) | Q(default_interest_due__gt=0))
+        if value == "default":
+            return queryset.filter(pk__in=DefaultPeriod.objects.filter(end__isnull=True).values("note"))
+        return queryset.filter(principal_outstanding=0)

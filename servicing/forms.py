@@ -1,0 +1,367 @@
+"""The staff forms: one per workflow. Each checks the shape of its input and hands it to the service,
+which checks the rules; a refusal is shown next to the field it names. `preview()` gives what the
+rules make of the input before anything is saved (deemed-received dates, windows, shares)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from holders.models import Holder
+from notes.models import CorporateAction, Issuer, Note
+from servicing import engine, lifecycle, services
+from servicing.engine.calendar import add_business_days
+from servicing.models import DefaultEvent, Method, Notice
+from servicing.quotes import conversion_quote
+
+MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def date_field(label=None, **kw):
+    return forms.DateField(label=label, widget=DateInput, **kw)
+
+
+class WorkflowForm(forms.Form):
+    """A form recording one kind of event on a note."""
+
+    title = ""
+    permission = ""
+    pending = True  # takes effect only once approved (four-eyes)
+    has_preview = False  # preview() says what the rules make of the input
+    fields_renamed: dict[str, str] = {}  # the service's field name → this form's
+
+    def __init__(self, *args, note: Note, **kwargs):
+        self.note = note
+        super().__init__(*args, **kwargs)
+
+    def record(self, by):
+        raise NotImplementedError
+
+    def preview(self) -> list[str]:
+        return []
+
+    def save(self, by):
+        """Record through the service; a refusal becomes an error at its field. Returns the record."""
+        try:
+            return self.record(by)
+        except ValidationError as e:
+            for field, errors in e.message_dict.items():
+                field = self.fields_renamed.get(field, field)
+                for message in errors:
+                    self.add_error(field if field in self.fields else None, message)
+            return None
+
+
+class NoticeFields(WorkflowForm):
+    notice_sent = date_field("Notice sent on")
+    method = forms.ChoiceField(choices=Method.choices)
+
+    def deemed(self):
+        data = self.cleaned_data
+        return engine.notices.deemed_received(data["notice_sent"], data["method"], self.note.calendar)
+
+
+class PaymentForm(WorkflowForm):
+    title = "Record a payment"
+    permission = "servicing.add_payment"
+    received_on = date_field()
+    amount = forms.DecimalField(**MONEY)
+    reference = forms.CharField(required=False, help_text="Wire or cheque reference.")
+
+    def record(self, by):
+        d = self.cleaned_data
+        return services.payment_record(
+            note=self.note, received_on=d["received_on"], amount=d["amount"], reference=d["reference"], by=by
+        )
+
+
+class NoticeForm(WorkflowForm):
+    title = "Record a notice"
+    has_preview = True
+    permission = "servicing.add_notice"
+    pending = False
+    kind = forms.ChoiceField(
+        choices=[
+            c
+            for c in Notice.Kind.choices
+            if c[0] not in (Notice.Kind.CONVERSION, Notice.Kind.PREPAYMENT, Notice.Kind.ACCELERATION)
+        ]
+    )
+    direction = forms.ChoiceField(choices=Notice.Direction.choices)
+    method = forms.ChoiceField(choices=Method.choices)
+    sent_on = date_field()
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def preview(self):
+        d = self.cleaned_data
+        deemed = engine.notices.deemed_received(d["sent_on"], d["method"], self.note.calendar)
+        return [f"Deemed received on {deemed:%A %Y-%m-%d} (section 8(b))."]
+
+    def record(self, by):
+        d = self.cleaned_data
+        return services.notice_record(note=self.note, by=by, **d)
+
+
+class ConversionForm(NoticeFields):
+    title = "Record the holder's notice of conversion"
+    has_preview = True
+    permission = "servicing.add_conversion"
+    principal = forms.DecimalField(**MONEY, required=False, help_text="Empty: all principal outstanding.")
+
+    def preview(self):
+        d = self.cleaned_data
+        on = self.deemed()
+        quote = conversion_quote(self.note, on, d["principal"])
+        lines = [f"Conversion Date (deemed received, 4(b)): {on:%A %Y-%m-%d}."]
+        if quote.refusal:
+            return [*lines, quote.refusal]
+        return [*lines, f"Converts {quote.amount:,.2f} at {quote.price} into {quote.shares:,} shares."]
+
+    def record(self, by):
+        d = self.cleaned_data
+        return services.conversion_record(
+            note=self.note, notice_sent=d["notice_sent"], method=d["method"], principal=d["principal"], by=by
+        )
+
+
+class PrepaymentForm(NoticeFields):
+    title = "Record the company's notice of prepayment"
+    has_preview = True
+    permission = "servicing.add_prepayment"
+    prepayment_date = date_field()
+    principal = forms.DecimalField(**MONEY, required=False, help_text="Empty: all principal outstanding.")
+
+    def preview(self):
+        received = self.deemed()
+        window_end = add_business_days(received, 3, self.note.calendar)
+        return [
+            f"Prepayment allowed from {self.note.prepayment_allowed_from:%Y-%m-%d} (section 3).",
+            f"The holder is deemed to receive the notice on {received:%A %Y-%m-%d}; the conversion window runs "
+            f"through {window_end:%A %Y-%m-%d} (4(a)); the earliest prepayment date is "
+            f"{window_end + timedelta(days=1):%Y-%m-%d}.",
+        ]
+
+    def record(self, by):
+        d = self.cleaned_data
+        return services.prepayment_record(
+            note=self.note,
+            notice_sent=d["notice_sent"],
+            method=d["method"],
+            prepayment_date=d["prepayment_date"],
+            principal=d["principal"],
+            by=by,
+        )
+
+
+class AccelerationForm(NoticeFields):
+    title = "Record the holder's notice of acceleration (7(y))"
+    has_preview = True
+    permission = "servicing.add_accelerationnotice"
+
+    def preview(self):
+        return [f"Takes effect when deemed received: {self.deemed():%A %Y-%m-%d}, if an Event of Default continues."]
+
+    def record(self, by):
+        d = self.cleaned_data
+        return services.acceleration_record(note=self.note, notice_sent=d["notice_sent"], method=d["method"], by=by)
+
+
+class CovenantForm(WorkflowForm):
+    title = "Record a covenant breach (7(a)(ii))"
+    has_preview = True
+    permission = "servicing.add_defaultevent"
+    pending = False
+    occurred_on = date_field("Breached on")
+    cured_on = date_field(required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def preview(self):
+        deadline = add_business_days(self.cleaned_data["occurred_on"], 5, self.note.calendar)
+        return [f"Cure deadline: the end of {deadline:%A %Y-%m-%d} (five business days)."]
+
+    def record(self, by):
+        d = self.cleaned_data
+        return services.default_record(note=self.note, kind=DefaultEvent.Kind.COVENANT, by=by, **d)
+
+
+class DefaultForm(WorkflowForm):
+    permission = "servicing.add_defaultevent"
+    pending = False
+    kind = ""
+    occurred_on = date_field()
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def record(self, by):
+        d = self.cleaned_data
+        return services.default_record(note=self.note, kind=self.kind, by=by, **d)
+
+
+class InsolvencyForm(DefaultForm):
+    title = "Record an insolvency (7(a)(iii)): the note accelerates at once"
+    kind = DefaultEvent.Kind.INSOLVENCY
+
+
+class MisrepresentationForm(DefaultForm):
+    title = "Record a misrepresentation (7(a)(iv))"
+    kind = DefaultEvent.Kind.MISREPRESENTATION
+
+
+def open_defaults(note, kinds):
+    return [e for e in note.default_events.filter(kind__in=kinds).prefetch_related("waivers") if e.ended_on is None]
+
+
+class CureForm(WorkflowForm):
+    title = "Record the cure of a covenant breach"
+    permission = "servicing.change_defaultevent"
+    pending = False
+    event = forms.TypedChoiceField(coerce=int, label="Breach")
+    cured_on = date_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["event"].choices = [(e.pk, str(e)) for e in open_defaults(self.note, [DefaultEvent.Kind.COVENANT])]
+
+    def record(self, by):
+        event = DefaultEvent.objects.get(pk=self.cleaned_data["event"], note=self.note)
+        return services.covenant_cure(event=event, cured_on=self.cleaned_data["cured_on"], by=by)
+
+
+class WaiverForm(WorkflowForm):
+    title = "Record the holder's written waiver (7(d))"
+    permission = "servicing.add_waiver"
+    fields_renamed = {"default_event": "event"}
+    event = forms.TypedChoiceField(coerce=int, label="Event of Default")
+    waived_on = date_field()
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds = [DefaultEvent.Kind.COVENANT, DefaultEvent.Kind.MISREPRESENTATION]
+        self.fields["event"].choices = [(e.pk, str(e)) for e in open_defaults(self.note, kinds)]
+
+    def record(self, by):
+        d = self.cleaned_data
+        event = DefaultEvent.objects.get(pk=d["event"], note=self.note)
+        return services.waiver_record(event=event, waived_on=d["waived_on"], description=d["description"], by=by)
+
+
+class CostForm(WorkflowForm):
+    title = "Record costs of collection"
+    permission = "servicing.add_collectioncost"
+    billed_on = date_field()
+    amount = forms.DecimalField(**MONEY)
+    description = forms.CharField(help_text="What the costs were for: counsel, filing fees…")
+
+    def record(self, by):
+        return services.cost_record(note=self.note, by=by, **self.cleaned_data)
+
+
+class AssignmentForm(WorkflowForm):
+    title = "Record an assignment (8(j))"
+    permission = "notes.add_assignment"
+    fields_renamed = {"principal": "principal_1", "assignee": "assignee_1", "parts": "assignee_1"}
+    effective_on = date_field()
+    assignee_1 = forms.ModelChoiceField(Holder.objects.all())
+    principal_1 = forms.DecimalField(**MONEY)
+    assignee_2 = forms.ModelChoiceField(Holder.objects.all(), required=False)
+    principal_2 = forms.DecimalField(**MONEY, required=False)
+    assignee_3 = forms.ModelChoiceField(Holder.objects.all(), required=False)
+    principal_3 = forms.DecimalField(**MONEY, required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def clean(self):
+        data = super().clean()
+        for i in (2, 3):
+            if bool(data.get(f"assignee_{i}")) != bool(data.get(f"principal_{i}")):
+                self.add_error(f"principal_{i}", "give both the assignee and the principal assigned")
+        return data
+
+    def record(self, by):
+        d = self.cleaned_data
+        parts = [(d[f"assignee_{i}"], d[f"principal_{i}"]) for i in (1, 2, 3) if d.get(f"assignee_{i}")]
+        return lifecycle.assignment_record(
+            note=self.note, effective_on=d["effective_on"], parts=parts, description=d["description"], by=by
+        )
+
+
+class ParticipationForm(WorkflowForm):
+    title = "Record a participation (8(j))"
+    permission = "notes.add_participation"
+    participant = forms.ModelChoiceField(Holder.objects.all())
+    share = forms.DecimalField(max_digits=7, decimal_places=6, help_text="Of each payment: 0.25 is a quarter.")
+    starts_on = date_field()
+
+    def record(self, by):
+        return lifecycle.participation_record(note=self.note, by=by, **self.cleaned_data)
+
+
+WORKFLOWS = {
+    "payment": PaymentForm,
+    "notice": NoticeForm,
+    "conversion": ConversionForm,
+    "prepayment": PrepaymentForm,
+    "covenant": CovenantForm,
+    "cure": CureForm,
+    "misrepresentation": MisrepresentationForm,
+    "insolvency": InsolvencyForm,
+    "acceleration": AccelerationForm,
+    "waiver": WaiverForm,
+    "cost": CostForm,
+    "assignment": AssignmentForm,
+    "participation": ParticipationForm,
+}
+
+
+class WarrantExerciseForm(forms.Form):
+    exercised_on = date_field()
+    shares = forms.IntegerField(min_value=1)
+
+
+class WarrantAssignmentForm(forms.Form):
+    effective_on = date_field()
+    assignee = forms.ModelChoiceField(Holder.objects.all())
+    shares = forms.IntegerField(min_value=1)
+
+
+class ClosingPriceForm(forms.Form):
+    issuer = forms.ModelChoiceField(Issuer.objects.all())
+    date = date_field()
+    close = forms.DecimalField(max_digits=20, decimal_places=6)
+
+
+class CorporateActionForm(forms.Form):
+    issuer = forms.ModelChoiceField(Issuer.objects.all())
+    kind = forms.ChoiceField(choices=CorporateAction.Kind.choices)
+    effective_on = date_field()
+    ratio = forms.DecimalField(
+        max_digits=20, decimal_places=10, required=False, help_text="A split or combination: new shares per old."
+    )
+    successor = forms.CharField(required=False, help_text="A merger or sale: the successor or purchasing corporation.")
+    security_1 = forms.CharField(required=False, label="Successor security 1")
+    per_share_1 = forms.DecimalField(max_digits=30, decimal_places=10, required=False, label="Per common share")
+    security_2 = forms.CharField(required=False, label="Successor security 2")
+    per_share_2 = forms.DecimalField(max_digits=30, decimal_places=10, required=False, label="Per common share")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def securities(self):
+        d = self.cleaned_data
+        return [(d[f"security_{i}"], d[f"per_share_{i}"]) for i in (1, 2) if d.get(f"security_{i}")]
+
+    def clean(self):
+        data = super().clean()
+        for i in (1, 2):
+            if bool(data.get(f"security_{i}")) != (data.get(f"per_share_{i}") is not None):
+                self.add_error(f"per_share_{i}", "give both the security and the amount per common share")
+        return data
+
+
+class QuoteForm(forms.Form):
+    """The note page's what-ifs: the payoff on a date, the shares a conversion would give."""
+
+    on = date_field("Date")
+    principal = forms.DecimalField(**MONEY, required=False, help_text="Conversion: empty for all principal.")
