@@ -20,8 +20,10 @@ class MoneyColumn(tables.Column):
 
 class NoteTable(tables.Table):
     number = tables.Column(linkify=True, verbose_name="Note")
-    holder = tables.Column(accessor="holder__name", linkify=lambda record: record.holder.get_absolute_url())
-    issuer = tables.Column(accessor="issuer__name")
+    holder = tables.Column(
+        accessor="holder__name", verbose_name="Holder", linkify=lambda record: record.holder.get_absolute_url()
+    )
+    issuer = tables.Column(accessor="issuer__name", verbose_name="Issuer")
     agreement_date = tables.DateColumn("Y-m-d", attrs={"td": {"class": "date"}})
     maturity_date = tables.DateColumn("Y-m-d", attrs={"td": {"class": "date"}})
     rate = tables.Column(attrs={"td": {"class": "num"}, "th": {"class": "num"}})

@@ -1,0 +1,197 @@
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.urls import reverse
+
+from servicing import clock, services
+from servicing.close import close_books
+from servicing.selectors import note_balances
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("name", ["notes:list", "admin:index"])
+def test_pages_need_a_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_the_note_page_needs_a_login(client, make_note):
+    note = make_note()
+    response = client.get(note.get_absolute_url())
+    assert response.status_code == 302
+
+
+def test_the_note_list_shows_each_note_with_its_balances(client, make_note, staff, approve):
+    note = make_note()
+    with clock.pinned(date(2024, 2, 5)):
+        approve(services.payment_record(note=note, received_on=date(2024, 2, 5), amount=D("1000.00"), by=staff))
+    client.force_login(staff)
+    page = client.get(reverse("notes:list")).content.decode()
+    assert note.number in page
+    assert "365,000.00" in page
+    assert "1,200.00" in page  # January's 2,200.00 less the payment
+
+
+def test_the_note_page_shows_terms_balances_and_ledger(client, make_note, staff):
+    note = make_note()
+    close_books(through=date(2024, 2, 1))
+    client.force_login(staff)
+    page = client.get(note.get_absolute_url()).content.decode()
+    assert "2.000000" in page  # conversion price
+    assert "2,200.00" in page  # January billed
+    assert "Payoff (next day)" in page
+
+
+def test_the_login_page_logs_in(client, staff):
+    response = client.post(reverse("login"), {"username": "servicer", "password": "pw-servicer-1"})
+    assert response.status_code == 302
+    assert client.get(reverse("notes:list")).status_code == 200
+
+
+def test_the_note_page_shows_what_awaits_approval_and_the_chain_of_title(client, make_note, staff, approve):
+    from holders.services import holder_create
+    from servicing import lifecycle
+
+    note = make_note()
+    bea = holder_create(name="Bea Assignee")
+    with clock.pinned(date(2024, 3, 15)):
+        assignment = approve(
+            lifecycle.assignment_record(
+                note=note, effective_on=date(2024, 3, 15), parts=[(bea, D("1000.00"))], by=staff
+            )
+        )
+        services.payment_record(note=note, received_on=date(2024, 3, 15), amount=D("123.45"), by=staff)
+    client.force_login(staff)
+    page = client.get(note.get_absolute_url()).content.decode()
+    assert "Awaiting approval" in page and "123.45 received 2024-03-15" in page
+    substitute = assignment.parts.get().substitute
+    page = client.get(substitute.get_absolute_url()).content.decode()
+    assert "Chain of title" in page and note.number in page and "Bea Assignee, from 2024-03-15" in page
+
+
+def viewer_client(client):
+    from tests.conftest import user_in
+
+    client.force_login(user_in("viewer", "viewer"))
+    return client
+
+
+def test_every_page_opens_for_a_viewer(client, make_note, holder):
+    note = make_note()
+    close_books(through=date(2024, 3, 1))
+    viewer_client(client)
+    for url in [
+        reverse("dashboard"),
+        reverse("notes:list"),
+        note.get_absolute_url(),
+        note.get_absolute_url() + "?on=2024-03-15&principal=1000.00",
+        reverse("holders:list"),
+        holder.get_absolute_url(),
+        reverse("servicing:approvals"),
+        reverse("servicing:statements"),
+        reverse("servicing:reminders"),
+        reverse("servicing:jobs"),
+        reverse("servicing:closing_prices"),
+        reverse("password_change"),
+    ]:
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_viewer_is_forbidden_to_record_or_approve(client, make_note, staff):
+    note = make_note()
+    payment = services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("10.00"), by=staff)
+    viewer_client(client)
+    url = reverse("servicing:record", args=[note.pk, "payment"])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"received_on": "2024-02-01", "amount": "5.00"}).status_code == 403
+    assert client.post(reverse("servicing:decide", args=["payment", payment.pk, "approve"])).status_code == 403
+    assert note.payments.count() == 1 and note.payments.get().approval == "pending"
+
+
+def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_saved(client, make_note, staff):
+    note = make_note()
+    client.force_login(staff)
+    url = reverse("servicing:record", args=[note.pk, "payment"])
+    page = client.post(url, {"received_on": "2024-01-02", "amount": "10.00"}).content.decode()
+    assert "received_on 2024-01-02 is before the agreement date 2024-01-10" in page
+    assert 'id="id_received_on"' in page and "is-invalid" in page
+    page = client.post(url, {"received_on": "2024-02-01", "amount": "-5"}).content.decode()
+    assert "Ensure this value is greater than or equal to 0.01" in page
+    assert not note.payments.exists()
+
+
+def test_a_payment_recorded_then_approved_by_another_user_changes_the_balance(client, make_note, staff, approver):
+    note = make_note()
+    close_books(through=date(2024, 2, 5))
+    client.force_login(staff)
+    response = client.post(
+        reverse("servicing:record", args=[note.pk, "payment"]), {"received_on": "2024-02-01", "amount": "2200.00"}
+    )
+    assert response.status_code == 302
+    payment = note.payments.get()
+    note.refresh_from_db()
+    assert payment.approval == "pending" and note_balances(note).interest_due == D("2200.00")
+    page = client.get(reverse("servicing:approvals")).content.decode()
+    assert "2,200.00 received 2024-02-01" in page and "Approve" not in page  # a servicer cannot approve
+    client.force_login(approver)
+    client.post(reverse("servicing:decide", args=["payment", payment.pk, "approve"]))
+    note.refresh_from_db()
+    assert note_balances(note).interest_due == D("0.00")
+
+
+def test_the_notice_form_shows_the_deemed_received_date_before_saving(client, make_note, staff):
+    note = make_note()
+    client.force_login(staff)
+    url = reverse("servicing:record", args=[note.pk, "prepayment"])
+    data = {"notice_sent": "2024-04-11", "method": "overnight_courier", "prepayment_date": "2024-04-22"}
+    page = client.post(url, data | {"preview": "1"}).content.decode()
+    assert "deemed to receive the notice on Friday 2024-04-12" in page
+    assert "conversion window runs through Wednesday 2024-04-17" in page
+    assert not note.prepayments.exists()
+
+
+def test_the_payoff_quote_and_conversion_what_if(client, make_note, staff):
+    note = make_note()
+    close_books(through=date(2024, 3, 1))
+    client.force_login(staff)
+    page = client.get(note.get_absolute_url() + "?on=2024-02-01&principal=100000.00").content.decode()
+    # Paid on 1 February: principal and January's 22 days of interest, billed that morning.
+    assert "Payoff on 2024-02-01: <strong data-payoff>367,200.00</strong>" in page
+    # 100,000.00 + 2,200.00 billed = 102,200.00 at 2.00: 51,100 shares.
+    assert "<strong data-shares>51,100 shares</strong>" in page
+
+
+def test_the_lists_export_csv(client, make_note, staff):
+    note = make_note()
+    client.force_login(staff)
+    response = client.get(reverse("notes:list") + "?export=csv")
+    assert response["Content-Type"] == "text/csv"
+    rows = response.content.decode().splitlines()
+    assert rows[0].startswith("Note,Holder,Issuer") and rows[1].startswith(f"{note.number},Ann Lee,")
+    assert "365000.00" in rows[1]
+    assert client.get(reverse("holders:list") + "?export=csv").content.decode().count("\n") == 2
+
+
+@pytest.mark.parametrize("url", ["notes:list", "holders:list", "dashboard"])
+def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, staff, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from holders.services import holder_create
+
+    client.force_login(staff)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse(url)).status_code == 200
+        return len(captured)
+
+    make_note(number="FIRST")
+    few = queries()
+    for i in range(12):
+        make_note(number=f"MORE-{i}", holder=holder_create(name=f"Holder {i}"))
+    close_books(through=date(2024, 3, 1))
+    assert queries() == few
