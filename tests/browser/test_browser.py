@@ -1,0 +1,129 @@
+"""A whole round of staff work in a real browser: log in, record, approve, see the balance change,
+be refused, quote a payoff — and a screenshot of every page."""
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from servicing import documents
+from servicing.close import close_books
+from servicing.simulate import simulate
+from tests.conftest import user_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@pytest.fixture
+def people(staff, approver):
+    return {"servicer": staff, "approver": approver, "viewer": user_in("viewer", "viewer")}
+
+
+@pytest.fixture
+def note(make_note):
+    note = make_note()
+    close_books(through=date(2024, 2, 5))  # January's 2,200.00 billed, unpaid
+    return note
+
+
+def test_a_servicer_records_a_payment_and_an_approver_approves_it(page, live_server, login, shoot, people, note):
+    login("servicer")
+    page.goto(live_server.url + note.get_absolute_url())
+    expect(page.locator("[data-balance=interest]")).to_have_text("2,200.00")
+    page.click("text=Record…")
+    page.click("text=Record a payment")
+    page.fill("#id_received_on", "2024-02-01")
+    page.fill("#id_amount", "2200.00")
+    page.fill("#id_reference", "wire 4411")
+    shoot("record-payment")
+    page.click("button[name=save]")
+    expect(page.locator(".alert-success")).to_contain_text("takes effect when another user approves it")
+    expect(page.locator("[data-balance=interest]")).to_have_text("2,200.00")  # pending: no change
+    shoot("note-with-pending-payment")
+
+    login("approver")
+    page.goto(live_server.url + "/approvals/")
+    row = page.locator("tr", has_text="2,200.00 received 2024-02-01")
+    shoot("approvals")
+    row.locator("button", has_text="Approve").click()
+    expect(page.locator(".alert-success")).to_contain_text("Approved")
+    page.goto(live_server.url + note.get_absolute_url())
+    expect(page.locator("[data-balance=interest]")).to_have_text("0.00")
+    shoot("note-after-approval")
+
+
+def test_a_bad_form_shows_its_message_next_to_the_field(page, live_server, login, shoot, people, note):
+    login("servicer")
+    page.goto(f"{live_server.url}/notes/{note.pk}/record/payment/")
+    page.fill("#id_received_on", "2024-01-02")
+    page.fill("#id_amount", "10.00")
+    page.click("button[name=save]")
+    feedback = page.locator("#id_received_on ~ .invalid-feedback, #error_1_id_received_on")
+    expect(feedback.first).to_contain_text("is before the agreement date 2024-01-10")
+    shoot("bad-payment-form")
+    assert not note.payments.exists()
+
+
+def test_a_viewer_is_forbidden_to_record(page, live_server, login, shoot, people, note):
+    login("viewer")
+    page.goto(live_server.url + note.get_absolute_url())
+    expect(page.locator("text=Record…")).to_have_count(0)  # no actions offered
+    response = page.goto(f"{live_server.url}/notes/{note.pk}/record/payment/")
+    assert response.status == 403
+    expect(page.locator("h1")).to_have_text("Forbidden")
+    shoot("forbidden")
+
+
+def test_the_payoff_quote_matches_simulate(page, live_server, login, shoot, people):
+    data = json.loads((SCENARIOS / "late-payment-acceleration.json").read_text())
+    note, report = simulate(data)
+    quote_on = date.fromisoformat(data["as_of"]) + timedelta(days=1)
+    login("viewer")
+    page.goto(live_server.url + note.get_absolute_url())
+    page.fill("#id_on", quote_on.isoformat())
+    page.click("text=Quote")
+    expected = f"{Decimal(report['balances']['payoff_amount']):,.2f}"
+    expect(page.locator("[data-payoff]")).to_have_text(expected)
+    shoot("payoff-quote")
+
+
+def test_every_page_looks_right(page, live_server, login, shoot, people, note, staff, approve):
+    from servicing import services
+
+    chief = user_in("chief", "admin")
+    chief.is_staff = True
+    chief.save()
+    documents.agreement_produce(note=note)
+    services.payment_record(note=note, received_on=date(2024, 2, 5), amount=Decimal("100.00"), by=staff)
+    login("chief")
+    pages = {
+        "dashboard": "/",
+        "notes": "/notes/",
+        "note": note.get_absolute_url(),
+        "note-what-if": note.get_absolute_url() + "?on=2024-03-01&principal=50000",
+        "holders": "/holders/",
+        "holder": note.holder.get_absolute_url(),
+        "approvals-queue": "/approvals/",
+        "closing-prices": "/closing-prices/",
+        "corporate-action": "/corporate-actions/new/",
+        "statements": "/statements/",
+        "reminders": "/reminders/",
+        "jobs": "/jobs/",
+        "password-change": "/password/",
+        "record-notice": f"/notes/{note.pk}/record/notice/",
+        "record-prepayment": f"/notes/{note.pk}/record/prepayment/",
+        "record-conversion": f"/notes/{note.pk}/record/conversion/",
+        "record-assignment": f"/notes/{note.pk}/record/assignment/",
+        "document-preview": f"/documents/{note.documents.get().pk}/",
+    }
+    for name, url in pages.items():
+        response = page.goto(live_server.url + url)
+        assert response.status == 200, url
+        shoot(name)
+    page.context.clear_cookies()
+    page.goto(live_server.url + "/login/")
+    shoot("login")
