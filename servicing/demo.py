@@ -141,11 +141,13 @@ def _approve(item):
     return approvals.approve(item, by=approvals.system_approver())
 
 
-def staff_login(username: str = "staff") -> tuple[str, str]:
-    """A staff superuser for the demo, with a new random password each time."""
+def staff_login(username: str = "staff", *, groups=("servicer", "admin"), superuser=True) -> tuple[str, str]:
+    """A demo login with a new random password each time: `staff` records (and administers),
+    `approver` is the second pair of eyes."""
     password = secrets.token_urlsafe(9)
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"email": "staff@localhost"})
-    user.is_staff = user.is_superuser = True
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"email": f"{username}@localhost"})
+    user.is_staff = user.is_superuser = superuser
     user.set_password(password)
     user.save()
+    user.groups.set(Group.objects.filter(name__in=groups))
     return username, password
