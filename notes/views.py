@@ -1,6 +1,7 @@
 """The notes pages: the table of notes, and a note's page with its what-ifs."""
 
 import csv
+from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -68,16 +69,21 @@ def note_detail(request, pk):
         "default_periods": note.default_periods.order_by("start"),
         "documents": note.documents.order_by("-created_at", "-pk")[:20],
         "actions": [(kind, form.title) for kind, form in WORKFLOWS.items() if request.user.has_perm(form.permission)],
-        "chart": _note_chart(periods),
+        "chart": _note_chart(note, periods),
         "notice_kinds": Notice.Kind,
     }
     return render(request, "notes/note_detail.html", context)
 
 
-def _note_chart(periods) -> str:
-    """Interest and default interest billed per period, as bars."""
+def _note_chart(note, periods) -> str:
+    """The note over time, period by period: principal outstanding at each period's end, and the
+    interest and default interest billed for it."""
     if not periods:
         return ""
+    moves = list(note.entries.filter(account="principal").values_list("effective_on", "amount"))
     labels = [f"{p.start:%b %y}" for p in periods]
-    series = {"Interest": [p.interest for p in periods], "Default interest": [p.default_interest for p in periods]}
-    return charts.bars(labels, series, "Interest billed by period")
+    principal = [sum((amount for day, amount in moves if day <= p.end), Decimal(0)) for p in periods]
+    interest = {"Interest": [p.interest for p in periods], "Default interest": [p.default_interest for p in periods]}
+    return charts.lines(labels, {"Principal outstanding": principal}, "Principal over time") + charts.bars(
+        labels, interest, "Interest billed by period"
+    )

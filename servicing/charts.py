@@ -68,7 +68,7 @@ def bars(labels: list[str], series: dict[str, list[Decimal]], title: str) -> str
                 f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{width:.1f}" height="{h:.1f}" '
                 f'fill="{COLOURS[s]}"><title>{escape(name)} {escape(labels[i])}: {value:,.2f}</title></rect>'
             )
-    return mark_safe(_svg(parts, title) + _legend(list(series)))  # noqa: S308 (built from escaped parts)
+    return mark_safe(f"<div>{_svg(parts, title)}{_legend(list(series))}</div>")  # noqa: S308 (escaped parts)
 
 
 def lines(labels: list[str], series: dict[str, list[Decimal]], title: str) -> str:
@@ -82,5 +82,8 @@ def lines(labels: list[str], series: dict[str, list[Decimal]], title: str) -> st
             f"{LEFT + slot * (i + 0.5):.1f},{TOP + plot_h - float(plot_h * v / top):.1f}" for i, v in enumerate(values)
         )
         parts.append(f'<polyline points="{points}" fill="none" stroke="{COLOURS[s]}" stroke-width="2"/>')
+        for point in points.split():  # a dot at each value, so that a single month shows too
+            x, y = point.split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{COLOURS[s]}"/>')
         parts.append(f"<title>{escape(name)}</title>")
-    return mark_safe(_svg(parts, title) + _legend(list(series)))  # noqa: S308 (built from escaped parts)
+    return mark_safe(f"<div>{_svg(parts, title)}{_legend(list(series))}</div>")  # noqa: S308 (escaped parts)
