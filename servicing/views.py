@@ -65,6 +65,7 @@ def _errors_to_form(form, error: ValidationError, renamed=None) -> None:
 
 
 def dashboard(request):
+    require(request.user, "notes.view_note")
     return render(request, "servicing/dashboard.html", {"d": dashboard_data(clock.today()), "section": "dashboard"})
 
 
