@@ -12,7 +12,7 @@ from notes.models import Approval, Note
 from notes.tables import NoteFilter, NoteTable
 from servicing import charts
 from servicing.forms import WORKFLOWS, QuoteForm
-from servicing.models import Conversion, DefaultEvent, Notice, Period, Prepayment
+from servicing.models import Conversion, DefaultEvent, Period, Prepayment
 from servicing.quotes import conversion_quote, payoff_quote
 from servicing.selectors import note_balances, notes_with_balances, pending_for_note
 from servicing.views import require
@@ -70,7 +70,6 @@ def note_detail(request, pk):
         "documents": note.documents.order_by("-created_at", "-pk")[:20],
         "actions": [(kind, form.title) for kind, form in WORKFLOWS.items() if request.user.has_perm(form.permission)],
         "chart": _note_chart(note, periods),
-        "notice_kinds": Notice.Kind,
     }
     return render(request, "notes/note_detail.html", context)
 
