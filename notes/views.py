@@ -12,7 +12,7 @@ from notes.models import Approval, Note
 from notes.tables import NoteFilter, NoteTable
 from servicing import charts
 from servicing.forms import WORKFLOWS, QuoteForm
-from servicing.models import Conversion, DefaultEvent, Period, Prepayment
+from servicing.models import APPROVE, Conversion, DefaultEvent, Period, Prepayment
 from servicing.quotes import conversion_quote, payoff_quote
 from servicing.selectors import note_balances, notes_with_balances, pending_for_note
 from servicing.views import require
@@ -63,6 +63,8 @@ def note_detail(request, pk):
         "warrants": note.warrants.select_related("holder"),
         "flags": note.flags.filter(cleared_at__isnull=True).select_related("action"),
         "notices": note.notices.order_by("-sent_on", "-pk"),
+        "payments": note.payments.select_related("recorded_by", "decided_by").order_by("-received_on", "-pk")[:50],
+        "can_reverse": request.user.has_perm(APPROVE),
         "conversions": Conversion.objects.filter(note=note).select_related("notice").order_by("-pk"),
         "prepayments": Prepayment.objects.filter(note=note).select_related("notice").order_by("-pk"),
         "default_events": DefaultEvent.objects.filter(note=note).prefetch_related("waivers").order_by("-occurred_on"),

@@ -7,6 +7,7 @@ urlpatterns = [
     path("notes/<int:pk>/record/<slug:kind>/", views.record, name="record"),
     path("notes/<int:pk>/produce/<slug:kind>/", views.document_produce, name="produce"),
     path("records/<slug:model>/<int:pk>/produce/", views.record_document_produce, name="produce_for"),
+    path("payments/<int:pk>/reverse/", views.payment_reverse, name="payment_reverse"),
     path("warrants/<int:pk>/<slug:action>/", views.warrant_action, name="warrant"),
     path("approvals/", views.approvals_queue, name="approvals"),
     path("approvals/<slug:model>/<int:pk>/<slug:decision>/", views.decide, name="decide"),

@@ -169,6 +169,20 @@ def decide(request, model, pk, decision):
     return redirect(request.POST.get("next") or "servicing:approvals")
 
 
+@require_POST
+def payment_reverse(request, pk):
+    """A payment keyed in error is reversed (by an approver other than its own), with the reason."""
+    require(request.user, APPROVE)
+    payment = get_object_or_404(Payment, pk=pk)
+    try:
+        services.payment_reverse(payment=payment, reason=request.POST.get("reason", ""), by=request.user)
+    except ValidationError as e:
+        messages.error(request, "; ".join(e.messages))
+    else:
+        messages.success(request, f"Reversed: {payment}; the note was replayed without it.")
+    return redirect(reverse("notes:detail", args=[payment.note_id]) + "#payments")
+
+
 def warrant_action(request, pk, action):
     warrant = get_object_or_404(Warrant.objects.select_related("holder", "note"), pk=pk)
     if action == "exercise":

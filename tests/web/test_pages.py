@@ -195,3 +195,28 @@ def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, sta
         make_note(number=f"MORE-{i}", holder=holder_create(name=f"Holder {i}"))
     close_books(through=date(2024, 3, 1))
     assert queries() == few
+
+
+def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_by_another_approver(
+    client, make_note, staff, approve, approver
+):
+    from tests.conftest import user_in
+
+    note = make_note()
+    close_books(through=date(2024, 2, 5))
+    with clock.pinned(date(2024, 2, 5)):
+        payment = approve(
+            services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
+        )
+    url = reverse("servicing:payment_reverse", args=[payment.pk])
+    client.force_login(staff)
+    assert client.post(url, {"reason": "wire returned"}).status_code == 403  # a servicer may not
+    client.force_login(approver)
+    assert "Reverse" in client.get(note.get_absolute_url()).content.decode()
+    page = client.post(url, {"reason": "wire returned"}, follow=True).content.decode()
+    assert "a different approver must reverse it" in page  # its own approver may not either
+    client.force_login(user_in("second", "approver"))
+    page = client.post(url, {"reason": "wire returned"}, follow=True).content.decode()
+    assert "Reversed" in page and "wire returned" in page
+    note.refresh_from_db()
+    assert note_balances(note).interest_due == D("2200.00")
