@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Q
 from django.db.models.functions import TruncMonth
 
-from notes.models import Approval
+from notes.models import Approval, Note
 from servicing import charts, engine
 from servicing.engine.calendar import add_months
 from servicing.models import DefaultPeriod, LedgerEntry, Prepayment, Reminder
@@ -36,19 +36,22 @@ class Dashboard:
 
 
 def dashboard(today: date) -> Dashboard:
-    notes = list(notes_with_balances().order_by("number"))
+    notes = list(notes_with_balances().defer("engine_state").order_by("number"))
     live = [n for n in notes if n.principal_outstanding or n.interest_due or n.default_interest_due]
     month = today.replace(day=1)
     this_month = LedgerEntry.objects.filter(effective_on__gte=month, effective_on__lte=today, account__in=INTEREST)
     billed = this_month.filter(kind=LedgerEntry.Kind.BILL).aggregate(t=MoneySum("amount"))["t"]
     collected = -this_month.filter(kind__in=COLLECTED).aggregate(t=MoneySum("amount"))["t"]
-    past_due, late_notes = ZERO, 0
-    for note in live:
-        owed = _past_due(note, today)
-        past_due += owed
-        late_notes += bool(owed)
+    # Only a note in payment default has anything past due (7(a)(i)): read just those notes' states.
+    in_payment_default = DefaultPeriod.objects.filter(kind=DefaultPeriod.Kind.PAYMENT, end__isnull=True)
+    late = Note.objects.filter(pk__in=in_payment_default.values("note")).only("pk", "engine_state")
+    owed = [engine.State.past_due_in(note.engine_state or {}, today) for note in late]
+    past_due, late_notes = sum(owed, ZERO), sum(1 for o in owed if o)
     in_default = list(
-        DefaultPeriod.objects.filter(end__isnull=True).select_related("note__holder").order_by("note__number", "start")
+        DefaultPeriod.objects.filter(end__isnull=True)
+        .select_related("note__holder")
+        .defer("note__engine_state")
+        .order_by("note__number", "start")
     )
     horizon = today + timedelta(days=90)
     maturities = [n for n in live if today <= n.maturity_date <= horizon and n.principal_outstanding]
@@ -58,7 +61,9 @@ def dashboard(today: date) -> Dashboard:
             status=Prepayment.Status.SCHEDULED,
             notice__deemed_received_on__lte=today,
             window_end__gte=today,
-        ).select_related("note__holder", "notice")
+        )
+        .select_related("note__holder", "notice")
+        .defer("note__engine_state")
     )
     shares = sum(
         engine.conversion.shares_for(
@@ -68,7 +73,10 @@ def dashboard(today: date) -> Dashboard:
         if n.principal_outstanding
     )
     reminders = list(
-        Reminder.objects.filter(created_on__gte=today - timedelta(days=7)).select_related("note").order_by("due_on")
+        Reminder.objects.filter(created_on__gte=today - timedelta(days=7))
+        .select_related("note")
+        .defer("note__engine_state")
+        .order_by("due_on")
     )
     return Dashboard(
         today=today,
@@ -85,17 +93,6 @@ def dashboard(today: date) -> Dashboard:
         interest_chart=interest_chart(today),
         principal_chart=principal_chart(today),
     )
-
-
-def _past_due(note, today: date) -> Decimal:
-    """Billed amounts whose due date has passed, from the note's stored engine state (no replay)."""
-    state = engine.State.from_json(note.engine_state or {})
-    if state is None:
-        return ZERO
-    owed = sum((i.unpaid for i in state.items if i.due_date < today), ZERO)
-    if state.principal_due_on is not None and state.principal_due_on < today:
-        owed += state.principal
-    return owed
 
 
 def _months(today: date, count: int = 12) -> list[date]:
