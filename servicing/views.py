@@ -22,6 +22,7 @@ from notes.models import (
     CorporateAction,
     Note,
     Participation,
+    ReviewFlag,
     Warrant,
     WarrantAssignment,
     WarrantExercise,
@@ -181,6 +182,37 @@ def payment_reverse(request, pk):
     else:
         messages.success(request, f"Reversed: {payment}; the note was replayed without it.")
     return redirect(reverse("notes:detail", args=[payment.note_id]) + "#payments")
+
+
+@require_POST
+def participation_end(request, pk):
+    require(request.user, "notes.change_participation")
+    participation = get_object_or_404(Participation, pk=pk)
+    try:
+        ends_on = date.fromisoformat(request.POST.get("ends_on", ""))
+    except ValueError:
+        messages.error(request, "ends_on: give the date the participation stops sharing (YYYY-MM-DD)")
+    else:
+        try:
+            lifecycle.participation_end(participation=participation, ends_on=ends_on, by=request.user)
+        except ValidationError as e:
+            messages.error(request, "; ".join(e.messages))
+        else:
+            messages.success(request, f"Ended: {participation} from {ends_on}.")
+    return redirect(participation.note)
+
+
+@require_POST
+def flag_clear(request, pk):
+    require(request.user, "notes.change_reviewflag")
+    flag = get_object_or_404(ReviewFlag, pk=pk)
+    try:
+        lifecycle.flag_clear(flag=flag, resolution=request.POST.get("resolution", ""), by=request.user)
+    except ValidationError as e:
+        messages.error(request, "; ".join(e.messages))
+    else:
+        messages.success(request, f"Cleared: {flag}.")
+    return redirect(flag.note)
 
 
 def warrant_action(request, pk, action):

@@ -220,3 +220,36 @@ def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_by_another_appr
     assert "Reversed" in page and "wire returned" in page
     note.refresh_from_db()
     assert note_balances(note).interest_due == D("2200.00")
+
+
+def test_a_participation_is_ended_and_a_review_flag_cleared_from_the_note_page(
+    client, make_note, issuer, staff, approve
+):
+    from holders.services import holder_create
+    from servicing import lifecycle
+
+    note = make_note()
+    participant = holder_create(name="Elm Street Credit Fund")
+    participation = approve(
+        lifecycle.participation_record(
+            note=note, participant=participant, share=D("0.2"), starts_on=date(2024, 2, 1), by=staff
+        )
+    )
+    approve(
+        lifecycle.corporate_action_record(
+            issuer=issuer, kind="split", effective_on=date(2024, 3, 1), ratio=D("2"), by=staff
+        )
+    )
+    flag = note.flags.get()
+    client.force_login(staff)
+    page = client.get(note.get_absolute_url()).content.decode()
+    assert "Split or combination to review" in page and 'name="ends_on"' in page
+    client.post(reverse("servicing:participation_end", args=[participation.pk]), {"ends_on": "2024-01-15"})
+    participation.refresh_from_db()
+    assert participation.ends_on is None  # before it started: refused
+    client.post(reverse("servicing:participation_end", args=[participation.pk]), {"ends_on": "2024-04-01"})
+    client.post(reverse("servicing:flag_clear", args=[flag.pk]), {"resolution": "no term changes; filed"})
+    participation.refresh_from_db()
+    flag.refresh_from_db()
+    assert participation.ends_on == date(2024, 4, 1)
+    assert (flag.cleared_by, flag.resolution) == (staff, "no term changes; filed")
