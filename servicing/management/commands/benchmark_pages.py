@@ -73,6 +73,7 @@ class Command(BaseCommand):
             "note page, payoff quote": note.get_absolute_url() + "?on=2024-06-15&principal=1000",
         }
         for name, url in pages.items():
+            connection.queries_log.clear()  # the close above filled it
             with CaptureQueriesContext(connection) as queries:
                 t0 = time.perf_counter()
                 response = client.get(url)

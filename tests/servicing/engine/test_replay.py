@@ -285,23 +285,6 @@ def test_going_on_from_a_stored_state_gives_what_one_replay_gives():
     assert rest.defaults == whole.defaults
 
 
-def test_what_is_past_due_is_read_from_a_stored_state_as_from_the_state_itself():
-    r = run(terms(), [Insolvency("i", date(2024, 3, 5))], date(2024, 3, 20))
-    data = r.state.to_json()
-    state = State.from_json(data)
-    for day in (date(2024, 2, 1), date(2024, 2, 2), date(2024, 3, 6)):
-        expected = sum((i.unpaid for i in state.items if i.due_date < day), D("0"))
-        if state.principal_due_on and state.principal_due_on < day:
-            expected += state.principal
-        assert State.past_due_in(data, day) == expected
-    # On acceleration (5 March) principal and every bill fell due: January 2,200.00, February 2,900.00,
-    # 1–4 March 400.00; default interest of February 861.94 and of 1–4 March: 4 × 30.00 on principal and
-    # 13 % on the interest past due (2,200.00 on the 1st, 5,100.00 the next three days) = 126.23.
-    owed = D("365000.00") + D("2200.00") + D("2900.00") + D("400.00") + D("861.94") + D("126.23")
-    assert State.past_due_in(data, date(2024, 3, 6)) == owed
-    assert State.past_due_in({"version": -1}, date(2024, 3, 6)) == 0
-
-
 def test_a_state_of_another_engine_version_is_not_used():
     assert State.from_json({"version": -1}) is None
 

@@ -1,0 +1,37 @@
+"""The dashboard's figures, against the engine's and the ledger's."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from servicing import clock, services
+from servicing.close import close_books
+from servicing.dashboard import dashboard
+
+pytestmark = pytest.mark.django_db
+
+
+def test_past_due_is_what_the_engine_has_past_due(make_note, staff):
+    note = make_note()
+    close_books(through=date(2024, 3, 1))
+    # On 1 March January's 2,200.00 is past due; February's bills (2,900.00 and 861.94) fall due that day.
+    d = dashboard(date(2024, 3, 1))
+    assert (d.past_due, d.notes_past_due) == (D("2200.00"), 1)
+    assert dashboard(date(2024, 3, 2)).past_due == D("2200.00") + D("2900.00") + D("861.94")
+    with clock.pinned(date(2024, 3, 4)):
+        services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff)
+    close_books(through=date(2024, 3, 4))
+    # Accelerated on 4 March: principal and every bill past due from the 5th (1–3 March billed at 300.00,
+    # default interest of 1–3 March 90.00 + 13 % on 2,200.00 for a day and on 5,100.00 for two = 4.42).
+    assert dashboard(date(2024, 3, 5)).past_due == D("365000.00") + D("5961.94") + D("300.00") + D("94.42")
+
+
+def test_the_dashboard_sums_principal_and_lists_what_is_in_default(make_note):
+    make_note(number="ONE")
+    make_note(number="TWO")
+    close_books(through=date(2024, 2, 5))
+    d = dashboard(date(2024, 2, 6))
+    assert d.principal_outstanding == D("730000.00")
+    assert d.in_default_count == 2 and [p.note.number for p in d.in_default] == ["ONE", "TWO"]
+    assert d.shares_issuable == 2 * (365000 + 2200) // 2  # (principal + January's bill) / 2.00, each
