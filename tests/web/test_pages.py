@@ -253,3 +253,46 @@ def test_a_participation_is_ended_and_a_review_flag_cleared_from_the_note_page(
     flag.refresh_from_db()
     assert participation.ends_on == date(2024, 4, 1)
     assert (flag.cleared_by, flag.resolution) == (staff, "no term changes; filed")
+
+
+@pytest.mark.parametrize(
+    "kind, data, made",
+    [
+        ("notice", {"kind": "default", "direction": "holder_to_company", "method": "telecopy", "sent_on": "2024-02-10"},
+         "notices"),
+        ("conversion", {"notice_sent": "2024-02-10", "method": "telecopy", "principal": "1000.00"}, "conversions"),
+        ("prepayment", {"notice_sent": "2024-04-11", "method": "overnight_courier", "prepayment_date": "2024-04-22"},
+         "prepayments"),
+        ("covenant", {"occurred_on": "2024-02-10"}, "default_events"),
+        ("misrepresentation", {"occurred_on": "2024-02-10"}, "default_events"),
+        ("insolvency", {"occurred_on": "2024-02-10"}, "default_events"),
+        ("acceleration", {"notice_sent": "2024-02-10", "method": "telecopy"}, "acceleration_notices"),
+        ("cost", {"billed_on": "2024-02-10", "amount": "500.00", "description": "counsel"}, "collection_costs"),
+        ("assignment", {"effective_on": "2024-02-15", "principal_1": "1000.00"}, "assignments"),
+        ("participation", {"share": "0.25", "starts_on": "2024-02-01"}, "participations"),
+    ],
+)  # fmt: skip
+def test_each_workflow_form_records_through_its_service(client, make_note, staff, kind, data, made):
+    from holders.services import holder_create
+
+    note = make_note()
+    close_books(through=date(2024, 2, 5))  # January's interest is past due: an Event of Default runs
+    other = holder_create(name="Bea Other")
+    data = data | {"assignee_1": other.pk, "participant": other.pk}
+    client.force_login(staff)
+    response = client.post(reverse("servicing:record", args=[note.pk, kind]), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert getattr(note, made).count() == 1
+
+
+def test_the_cure_and_waiver_forms_end_a_default(client, make_note, staff):
+    note = make_note()
+    with clock.pinned(date(2024, 3, 20)):
+        breach = services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff)
+        misrep = services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
+    client.force_login(staff)
+    client.post(reverse("servicing:record", args=[note.pk, "cure"]), {"event": breach.pk, "cured_on": "2024-03-08"})
+    client.post(reverse("servicing:record", args=[note.pk, "waiver"]), {"event": misrep.pk, "waived_on": "2024-03-11"})
+    breach.refresh_from_db()
+    assert breach.cured_on == date(2024, 3, 8)
+    assert misrep.waivers.get().approval == "pending"
