@@ -23,6 +23,7 @@ from notes.models import (
 )
 from servicing import documents, lifecycle, services
 from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form, apply_each
+from servicing.forms import add_service_errors
 from servicing.selectors import notes_with_balances, warrant_shares_left
 
 TERMS = [
@@ -78,7 +79,7 @@ class NoteCreationForm(forms.ModelForm):
                 services.note_create(**self._arguments(data), job="admin")
                 transaction.set_rollback(True)
         except ValidationError as e:
-            raise ValidationError({f if f in self.fields else None: m for f, m in e.message_dict.items()}) from None
+            add_service_errors(self, e)
         return data
 
     def _arguments(self, data):

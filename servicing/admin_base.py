@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from servicing import approvals
+from servicing.forms import add_service_errors
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,9 +60,7 @@ class RecordedByService(SimpleHistoryAdmin):
                         admin_self.record(request, data)
                         transaction.set_rollback(True)
                 except ValidationError as e:
-                    raise ValidationError(
-                        {f if f in self.fields else None: m for f, m in e.message_dict.items()}
-                    ) from None
+                    add_service_errors(self, e)
                 return data
 
         return ServiceForm

@@ -18,6 +18,15 @@ from servicing.quotes import conversion_quote
 MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
+def add_service_errors(form, error: ValidationError, renamed: dict | None = None) -> None:
+    """Show a service's refusal at the field it names (under the form's own name for it, when
+    `renamed` says), or above the form when the form has no such field."""
+    for field, messages in error.message_dict.items():
+        field = (renamed or {}).get(field, field)
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -50,10 +59,7 @@ class WorkflowForm(forms.Form):
         try:
             return self.record(by)
         except ValidationError as e:
-            for field, errors in e.message_dict.items():
-                field = self.fields_renamed.get(field, field)
-                for message in errors:
-                    self.add_error(field if field in self.fields else None, message)
+            add_service_errors(self, e, self.fields_renamed)
             return None
 
 

@@ -37,6 +37,7 @@ from servicing.forms import (
     CorporateActionForm,
     WarrantAssignmentForm,
     WarrantExerciseForm,
+    add_service_errors,
 )
 from servicing.models import (
     APPROVE,
@@ -56,13 +57,6 @@ from servicing.models import (
 def require(user, permission: str) -> None:
     if not user.has_perm(permission):
         raise PermissionDenied(f"this needs the permission {permission}")
-
-
-def _errors_to_form(form, error: ValidationError, renamed=None) -> None:
-    for field, errors in error.message_dict.items():
-        field = (renamed or {}).get(field, field)
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def dashboard(request):
@@ -230,7 +224,7 @@ def warrant_action(request, pk, action):
             else:
                 item = lifecycle.warrant_assignment_record(warrant=warrant, by=request.user, **form.cleaned_data)
         except ValidationError as e:
-            _errors_to_form(form, e)
+            add_service_errors(form, e)
         else:
             messages.success(request, f"Recorded: {item}. It takes effect when another user approves it.")
             return redirect(warrant.note or "dashboard")
@@ -248,7 +242,7 @@ def closing_prices(request):
             try:
                 price = services.closing_price_record(by=request.user, **form.cleaned_data)
             except ValidationError as e:
-                _errors_to_form(form, e)
+                add_service_errors(form, e)
             else:
                 messages.success(request, f"Recorded: {price}.")
                 return redirect("servicing:closing_prices")
@@ -274,7 +268,7 @@ def corporate_action(request):
                 by=request.user,
             )
         except ValidationError as e:
-            _errors_to_form(form, e, {"securities": "security_1"})
+            add_service_errors(form, e, {"securities": "security_1"})
         else:
             messages.success(request, f"Recorded: {action}. It takes effect when another user approves it.")
             return redirect("servicing:approvals")
