@@ -258,15 +258,35 @@ class AccelerationNotice(Approvable):
         return f"Acceleration notice effective {self.notice.deemed_received_on}"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class WriteOnceQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise ValueError("ledger entries are append-only: post a reversal instead")
+        raise ValueError(self.model.altered)
 
     def delete(self):
-        raise ValueError("ledger entries are append-only: post a reversal instead")
+        raise ValueError(self.model.deleted)
 
 
-class LedgerEntry(models.Model):
+class WriteOnce(models.Model):
+    """Rows written once and never changed or deleted, also not through querysets; `altered` and
+    `deleted` say what to do instead."""
+
+    altered = deleted = "written once, never changed"
+
+    objects = WriteOnceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(self.altered)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(self.deleted)
+
+
+class LedgerEntry(WriteOnce):
     """One append-only ledger line. Balances are sums of these; a correction is a reversal."""
 
     class Account(models.TextChoices):
@@ -305,7 +325,7 @@ class LedgerEntry(models.Model):
         help_text="Who approved the payment, conversion… the entry is for (four-eyes).",
     )
 
-    objects = AppendOnlyQuerySet.as_manager()
+    altered = deleted = "ledger entries are append-only: post a reversal instead"
 
     class Meta:
         ordering = ["note", "effective_on", "pk"]
@@ -323,14 +343,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.effective_on} {self.kind} {self.account} {self.amount}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("ledger entries are append-only: post a reversal instead")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("ledger entries are append-only: post a reversal instead")
 
 
 class Period(models.Model):
@@ -416,15 +428,7 @@ class JobRun(models.Model):
         return f"{self.job} {self.started_at:%Y-%m-%d %H:%M}"
 
 
-class DocumentQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise ValueError("documents are never altered: produce a new version")
-
-    def delete(self):
-        raise ValueError("documents are never deleted")
-
-
-class Document(models.Model):
+class Document(WriteOnce):
     """A PDF produced from a template, kept with its HTML source and SHA-256, never altered: a new
     version of the same document is a new row."""
 
@@ -462,7 +466,8 @@ class Document(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     job = models.CharField(max_length=40, blank=True)
 
-    objects = DocumentQuerySet.as_manager()
+    altered = "documents are never altered: produce a new version"
+    deleted = "documents are never deleted"
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -470,14 +475,6 @@ class Document(models.Model):
 
     def __str__(self):
         return f"{self.title} (v{self.version})"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("documents are never altered: produce a new version")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("documents are never deleted")
 
 
 class StatementDelivery(models.Model):
