@@ -87,6 +87,16 @@ def record(request, pk, kind):
     return render(request, "servicing/record.html", context)
 
 
+def _act(request, act, done) -> None:
+    """Do one action of a button; what it did, or the rule that refused it, is shown on the next page."""
+    try:
+        result = act()
+    except ValidationError as e:
+        messages.error(request, "; ".join(e.messages))
+    else:
+        messages.success(request, done(result))
+
+
 def _not_found():
     raise Http404("no such workflow")
 
@@ -169,12 +179,11 @@ def payment_reverse(request, pk):
     """A payment keyed in error is reversed (by an approver other than its own), with the reason."""
     require(request.user, APPROVE)
     payment = get_object_or_404(Payment, pk=pk)
-    try:
-        services.payment_reverse(payment=payment, reason=request.POST.get("reason", ""), by=request.user)
-    except ValidationError as e:
-        messages.error(request, "; ".join(e.messages))
-    else:
-        messages.success(request, f"Reversed: {payment}; the note was replayed without it.")
+    _act(
+        request,
+        lambda: services.payment_reverse(payment=payment, reason=request.POST.get("reason", ""), by=request.user),
+        lambda reversed_payment: f"Reversed: {reversed_payment}; the note was replayed without it.",
+    )
     return redirect(reverse("notes:detail", args=[payment.note_id]) + "#payments")
 
 
@@ -187,12 +196,11 @@ def participation_end(request, pk):
     except ValueError:
         messages.error(request, "ends_on: give the date the participation stops sharing (YYYY-MM-DD)")
     else:
-        try:
-            lifecycle.participation_end(participation=participation, ends_on=ends_on, by=request.user)
-        except ValidationError as e:
-            messages.error(request, "; ".join(e.messages))
-        else:
-            messages.success(request, f"Ended: {participation} from {ends_on}.")
+        _act(
+            request,
+            lambda: lifecycle.participation_end(participation=participation, ends_on=ends_on, by=request.user),
+            lambda ended: f"Ended: {ended} from {ends_on}.",
+        )
     return redirect(participation.note)
 
 
@@ -200,12 +208,11 @@ def participation_end(request, pk):
 def flag_clear(request, pk):
     require(request.user, "notes.change_reviewflag")
     flag = get_object_or_404(ReviewFlag, pk=pk)
-    try:
-        lifecycle.flag_clear(flag=flag, resolution=request.POST.get("resolution", ""), by=request.user)
-    except ValidationError as e:
-        messages.error(request, "; ".join(e.messages))
-    else:
-        messages.success(request, f"Cleared: {flag}.")
+    _act(
+        request,
+        lambda: lifecycle.flag_clear(flag=flag, resolution=request.POST.get("resolution", ""), by=request.user),
+        lambda cleared: f"Cleared: {cleared}.",
+    )
     return redirect(flag.note)
 
 
@@ -337,12 +344,7 @@ def document_produce(request, pk, kind):
     require(request.user, "servicing.add_document")
     note = get_object_or_404(Note, pk=pk)
     produce = PRODUCERS.get(kind) or _not_found()
-    try:
-        document = produce(note, request.user)
-    except ValidationError as e:
-        messages.error(request, "; ".join(e.messages))
-    else:
-        messages.success(request, f"Produced {document}.")
+    _act(request, lambda: produce(note, request.user), lambda document: f"Produced {document}.")
     return redirect(reverse("notes:detail", args=[note.pk]) + "#documents")
 
 
@@ -360,10 +362,5 @@ def record_document_produce(request, model, pk):
     }
     record_model, produce = makers.get(model) or _not_found()
     item = get_object_or_404(record_model, pk=pk)
-    try:
-        document = produce(item, request.user)
-    except ValidationError as e:
-        messages.error(request, "; ".join(e.messages))
-    else:
-        messages.success(request, f"Produced {document}.")
+    _act(request, lambda: produce(item, request.user), lambda document: f"Produced {document}.")
     return redirect(reverse("notes:detail", args=[item.note_id]) + "#documents")
