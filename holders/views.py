@@ -1,9 +1,8 @@
 from django.shortcuts import get_object_or_404, render
-from django_tables2 import RequestConfig
 
 from holders.models import Holder
 from holders.tables import HolderFilter, HolderTable, holders_with_totals
-from notes.views import csv_response
+from notes.views import table_page
 from servicing.selectors import notes_with_balances
 from servicing.views import require
 
@@ -11,12 +10,7 @@ from servicing.views import require
 def holder_list(request):
     require(request.user, "holders.view_holder")
     holders = HolderFilter(request.GET, queryset=holders_with_totals())
-    table = HolderTable(holders.qs)
-    if request.GET.get("export") == "csv":
-        RequestConfig(request, paginate=False).configure(table)
-        return csv_response(table, "holders.csv")
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    return render(request, "holders/holder_list.html", {"table": table, "filter": holders, "section": "holders"})
+    return table_page(request, holders, HolderTable, title="Holders", section="holders")
 
 
 def holder_detail(request, pk):

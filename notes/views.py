@@ -18,24 +18,24 @@ from servicing.selectors import note_balances, notes_with_balances, pending_for_
 from servicing.views import require
 
 
-def csv_response(table, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    for row in table.as_values():
-        writer.writerow(row)
-    return response
+def table_page(request, filterset, table_class, *, title: str, section: str):
+    """A filtered, sorted table, 25 rows a page, or all its rows as CSV (`?export=csv`)."""
+    table = table_class(filterset.qs)
+    if request.GET.get("export") == "csv":
+        RequestConfig(request, paginate=False).configure(table)
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{section}.csv"'
+        csv.writer(response).writerows(table.as_values())
+        return response
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    context = {"table": table, "filter": filterset, "title": title, "section": section}
+    return render(request, "table_page.html", context)
 
 
 def note_list(request):
     require(request.user, "notes.view_note")
     notes = NoteFilter(request.GET, queryset=notes_with_balances())
-    table = NoteTable(notes.qs)
-    if request.GET.get("export") == "csv":
-        RequestConfig(request, paginate=False).configure(table)
-        return csv_response(table, "notes.csv")
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    return render(request, "notes/note_list.html", {"table": table, "filter": notes, "section": "notes"})
+    return table_page(request, notes, NoteTable, title="Notes", section="notes")
 
 
 def note_detail(request, pk):
