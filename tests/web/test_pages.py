@@ -137,6 +137,7 @@ def test_a_payment_recorded_then_approved_by_another_user_changes_the_balance(cl
     page = client.get(reverse("servicing:approvals")).content.decode()
     assert "2,200.00 received 2024-02-01" in page and "Approve" not in page  # a servicer cannot approve
     client.force_login(approver)
+    assert 'Approvals <span class="badge text-bg-warning">1</span>' in client.get(reverse("dashboard")).content.decode()
     client.post(reverse("servicing:decide", args=["payment", payment.pk, "approve"]))
     note.refresh_from_db()
     assert note_balances(note).interest_due == D("0.00")
