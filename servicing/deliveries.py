@@ -31,11 +31,15 @@ JOB = "statements"
 Status = StatementDelivery.Status
 
 
-def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None, enqueue=None) -> JobRun:
-    """Queue the statements of `month` (default: every holder with something to report)."""
+def send_task(delivery_id: int) -> None:
+    """Queue one delivery's task (tasks.py imports this module, hence the late import)."""
     from servicing.tasks import send_statement_task
 
-    enqueue = enqueue or (lambda pk: send_statement_task.delay(pk))
+    send_statement_task.delay(delivery_id)
+
+
+def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None, enqueue=send_task) -> JobRun:
+    """Queue the statements of `month` (default: every holder with something to report)."""
     month = month_start(month)
     run = JobRun.objects.create(job=JOB, through=month, started_by=by)
     holders = Holder.objects.filter(notes__in=notes_to_report(month)).distinct().order_by("pk")
@@ -67,11 +71,8 @@ def notes_to_report(month: date):
     return Note.objects.filter(Q(pk__in=owing.values("pk")) | Q(pk__in=active))
 
 
-def retry_due(*, enqueue=None) -> int:
+def retry_due(*, enqueue=send_task) -> int:
     """Queue again the deliveries whose retry time has come, or whose worker died (any month)."""
-    from servicing.tasks import send_statement_task
-
-    enqueue = enqueue or (lambda pk: send_statement_task.delay(pk))
     due = StatementDelivery.objects.filter(_claimable(timezone.now()))
     ids = list(due.values_list("pk", flat=True))
     for pk in ids:
