@@ -22,7 +22,14 @@ from notes.models import (
     WarrantExercise,
 )
 from servicing import documents, lifecycle, services
-from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form, apply_each
+from servicing.admin_base import (
+    ApprovableAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    RecordedByService,
+    action_with_form,
+    apply_each,
+)
 from servicing.forms import add_service_errors
 from servicing.selectors import notes_with_balances, warrant_shares_left
 
@@ -179,15 +186,9 @@ class PartsForm(forms.ModelForm):
     principal_3 = forms.DecimalField(max_digits=20, decimal_places=2, required=False)
 
 
-class AssignmentPartInline(admin.TabularInline):
+class AssignmentPartInline(ReadOnlyInline):
     model = AssignmentPart
     fields = ["assignee", "principal", "substitute"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Assignment)
@@ -319,15 +320,9 @@ class SecuritiesForm(forms.ModelForm):
     per_share_3 = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
 
 
-class SuccessorSecurityInline(admin.TabularInline):
+class SuccessorSecurityInline(ReadOnlyInline):
     model = SuccessorSecurity
     fields = ["name", "per_share"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CorporateAction)

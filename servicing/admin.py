@@ -5,7 +5,14 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from servicing import documents, services
-from servicing.admin_base import ApprovableAdmin, ReadOnlyAdmin, RecordedByService, action_with_form, apply_each
+from servicing.admin_base import (
+    ApprovableAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    RecordedByService,
+    action_with_form,
+    apply_each,
+)
 from servicing.models import (
     Acceleration,
     AccelerationNotice,
@@ -63,15 +70,9 @@ class CollectionCostAdmin(ApprovableAdmin):
         )
 
 
-class WaiverInline(admin.TabularInline):
+class WaiverInline(ReadOnlyInline):
     model = Waiver
     fields = ["waived_on", "approval", "recorded_by", "decided_by", "rejection_reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class CuredOnForm(forms.Form):

@@ -24,6 +24,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """What a service made beside a record (its parts, its waivers), shown under it, never edited."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class RecordedByService(SimpleHistoryAdmin):
     """Records added through their service (rules checked, nothing saved on bad input), then only
     viewed: never edited or deleted here. `add_fields` are the add form's fields; `record` calls
