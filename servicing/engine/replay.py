@@ -27,6 +27,15 @@ from servicing.engine.money import CENT, EXACT, ZERO, to_cents
 DAYS_IN_YEAR = Decimal(365)  # Actual/365 Fixed, also in leap years (preamble)
 STATE_VERSION = 1
 
+# The window of days a note's replay, its events and its what-ifs may name (a bound on the work one
+# request can cause): from a year before the agreement date to 20 years after maturity.
+YEARS_BEFORE = 1
+YEARS_AFTER = 20
+MAX_MONEY = Decimal("1000000000000")  # no amount of a note is a trillion or more
+MIN_CONVERSION_PRICE = Decimal("0.000001")  # the conversion price is shown to six decimals
+# Terms no note has: an agreement date outside these years, a term of more than 50 years.
+EARLIEST_YEAR, LATEST_YEAR, LONGEST_TERM_YEARS = 1900, 2200, 50
+
 # Why a period ended, in the order that wins when several fall on one day.
 REASONS = ("acceleration", "maturity", "prepayment", "conversion", "month_end")
 
@@ -61,8 +70,39 @@ class Terms:
     def prepayment_allowed_from(self) -> date:
         return add_months(self.agreement_date, self.prepayment_lockout_months)
 
+    @property
+    def earliest_day(self) -> date:
+        """The first day any date about the note may name."""
+        return add_months(self.agreement_date, -12 * YEARS_BEFORE)
+
+    @property
+    def last_day(self) -> date:
+        """The last day the note is ever replayed to: no event, what-if or close goes past it."""
+        return add_months(self.maturity_date, 12 * YEARS_AFTER)
+
+    def check_day(self, field: str, day: date) -> None:
+        """Refuse a date outside the note's window (RuleError naming `field`)."""
+        if not self.earliest_day <= day <= self.last_day:
+            raise RuleError(
+                field,
+                f"{field} {day} is outside the dates this note can have: "
+                f"{self.earliest_day} (a year before its agreement date) "
+                f"to {self.last_day} (20 years after its maturity)",
+            )
+
     def check(self) -> None:
         _money("principal", self.principal)
+        if not EARLIEST_YEAR <= self.agreement_date.year <= LATEST_YEAR:
+            raise RuleError(
+                "agreement_date",
+                f"agreement date {self.agreement_date} must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}",
+            )
+        if self.maturity_date > add_months(self.agreement_date, 12 * LONGEST_TERM_YEARS):
+            raise RuleError(
+                "maturity_date",
+                f"maturity date {self.maturity_date} is more than {LONGEST_TERM_YEARS} years "
+                f"after the agreement date {self.agreement_date}",
+            )
         if self.maturity_date <= self.agreement_date:
             raise RuleError(
                 "maturity_date",
@@ -86,8 +126,12 @@ class Terms:
             )
         if self.prepayment_lockout_months < 0:
             raise RuleError("prepayment_lockout_months", "prepayment lockout months must not be negative")
-        if self.conversion_price <= 0:
-            raise RuleError("conversion_price", f"conversion price {self.conversion_price} must be above zero")
+        if self.conversion_price < MIN_CONVERSION_PRICE:
+            raise RuleError(
+                "conversion_price", f"conversion price {self.conversion_price} must be at least {MIN_CONVERSION_PRICE}"
+            )
+        if self.rate > 1 or self.default_rate_spread > 1:
+            raise RuleError("rate", f"rate {self.rate} plus spread {self.default_rate_spread}: each at most 1 (100 %)")
         check_calendar(self.calendar)
 
 
@@ -366,6 +410,8 @@ def check_events(terms: Terms, events: list[Event]) -> None:
     a = terms.first_day
     allowed = terms.prepayment_allowed_from
     for e in events:
+        for name, day in _event_days(e):
+            terms.check_day(name, day)
         match e:
             case Payment():
                 _money("amount", e.amount)
@@ -436,12 +482,32 @@ def effective_on(e: Event) -> date:
     raise TypeError(e)
 
 
+def _event_days(e: Event) -> list[tuple[str, date]]:
+    """Every date an event names, with the field that names it."""
+    match e:
+        case Conversion() | AccelerationNotice():
+            return [("notice.sent", e.notice_sent), ("notice.received", effective_on(e))]
+        case Prepayment():
+            return [("notice.sent", e.notice_sent), ("notice.received", e.holder_received), ("date", e.date)]
+        case CovenantBreach():
+            return [("date", e.breached_on)] + ([("cured", e.cured_on)] if e.cured_on else [])
+        case Misrepresentation():
+            return [("date", e.occurred_on)] + ([("waived", e.waived_on)] if e.waived_on else [])
+        case Payment():
+            return [("received_on", e.received_on)]
+        case Cost():
+            return [("date", e.billed_on)]
+        case Assignment():
+            return [("effective_on", e.date)]
+    return [("date", effective_on(e))]
+
+
 def horizon(terms: Terms, events: list[Event]) -> date:
     """The last day any event or its consequence takes effect: replaying to it checks every rule."""
     days = [terms.maturity_date] + [effective_on(e) for e in events]
     days += [e.cured_on or e.breached_on for e in events if isinstance(e, CovenantBreach)]
     days += [e.waived_on or e.occurred_on for e in events if isinstance(e, Misrepresentation)]
-    return max(days) + timedelta(days=1)
+    return min(max(days) + timedelta(days=1), terms.last_day)
 
 
 def run(terms: Terms, events: list[Event], through: date, state: State | None = None, *, strict: bool = True) -> Result:
@@ -451,6 +517,8 @@ def run(terms: Terms, events: list[Event], through: date, state: State | None = 
     of more than is outstanding) raises RuleError; otherwise the event is skipped and listed in
     `Result.refused`, so a nightly close never stops on one note.
     """
+    if through > terms.last_day:
+        raise RuleError("through", f"{through} is past {terms.last_day}, the last day this note is replayed to")
     return _Replay(terms, events, strict).run(through, state or State.start(terms))
 
 
@@ -793,6 +861,8 @@ def _interest(total: Decimal) -> Decimal:
 def _money(name: str, amount: Decimal) -> None:
     if amount <= 0:
         raise RuleError(name, f"{name} {amount} must be above zero")
+    if amount > MAX_MONEY:
+        raise RuleError(name, f"{name} {amount} is more than {MAX_MONEY:,}, the most a note can carry")
     if amount != amount.quantize(CENT):
         raise RuleError(name, f"{name} {amount} must be a whole number of cents")
 
