@@ -2,6 +2,8 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from holders.validators import one_line
+
 
 class Holder(models.Model):
     """A holder of notes: the person or entity the company owes, and where notices go (8(b))."""
@@ -11,10 +13,10 @@ class Holder(models.Model):
         ENTITY = "entity", "Entity"
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INDIVIDUAL)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[one_line])
     notice_address = models.TextField(blank=True, help_text="Where notices to the holder are sent (section 8(b)).")
     email = models.EmailField(blank=True)
-    telecopy = models.CharField("telecopy number", max_length=40, blank=True)
+    telecopy = models.CharField("telecopy number", max_length=40, blank=True, validators=[one_line])
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

@@ -3,7 +3,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from holders.models import Holder
 from notes.models import (
@@ -24,6 +23,8 @@ from notes.models import (
 from servicing import documents, lifecycle, services
 from servicing.admin_base import (
     ApprovableAdmin,
+    HistoryAdmin,
+    ProduceDocuments,
     ReadOnlyAdmin,
     ReadOnlyInline,
     RecordedByService,
@@ -49,17 +50,36 @@ TERMS = [
 
 
 @admin.register(Issuer)
-class IssuerAdmin(SimpleHistoryAdmin):
+class IssuerAdmin(HistoryAdmin):
     list_display = ["name", "jurisdiction"]
     search_fields = ["name"]
 
 
 @admin.register(ClosingPrice)
-class ClosingPriceAdmin(SimpleHistoryAdmin):
+class ClosingPriceAdmin(RecordedByService):
+    """Closes are added through their service; one a note's conversion price was taken from is
+    never changed or deleted (a correction is a new note term), others may be deleted one at a time."""
+
     list_display = ["issuer", "date", "close"]
     list_filter = ["issuer"]
     date_hierarchy = "date"
     search_fields = ["issuer__name"]
+    add_fields = ["issuer", "date", "close"]
+
+    def record(self, request, data):
+        return services.closing_price_record(
+            issuer=data["issuer"], date=data["date"], close=data["close"], by=request.user
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # each deletion checks its close is not a reference close
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is None or Note.reference_closes.through.objects.filter(closingprice=obj).exists():
+            return False
+        return request.user.has_perm("notes.delete_closingprice")
 
 
 class NoteCreationForm(forms.ModelForm):
@@ -96,7 +116,7 @@ class NoteCreationForm(forms.ModelForm):
 
 
 @admin.register(Note)
-class NoteAdmin(SimpleHistoryAdmin):
+class NoteAdmin(ProduceDocuments, HistoryAdmin):
     list_display = [
         "number",
         "holder",
@@ -129,19 +149,20 @@ class NoteAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        # The terms of a funded note are what the ledger was posted on: they are not edited here.
-        fields = [f.name for f in Note._meta.fields if f.name not in ("id", "number")]
+        # The number and terms of a funded note are what the agreement says and the ledger was
+        # posted on: they are not edited here.
+        fields = [f.name for f in Note._meta.fields if f.name != "id"]
         return [*fields, "reference_closes", "chain_of_title"]
 
     @admin.display(description="Chain of title (8(j))")
     def chain_of_title(self, note):
         return format_html(
-            "<ul style='margin:0'>{}</ul>",
+            "<ul>{}</ul>",
             format_html_join(
                 "",
-                "<li style='margin-left:{}em'>{}{} — {}, from {}, principal {}</li>",
+                "<li>{}{}{} — {}, from {}, principal {}</li>",
                 (
-                    (depth * 1.5, n.number, " (this note)" if n == note else "", n.holder, n.first_day, n.principal)
+                    ("→ " * depth, n.number, " (this note)" if n == note else "", n.holder, n.first_day, n.principal)
                     for depth, n in note.chain_of_title()
                 ),
             ),
@@ -161,15 +182,17 @@ class NoteAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Produce the filled-in Convertible Note Agreement (PDF)", permissions=["view"])
+    @admin.action(description="Produce the filled-in Convertible Note Agreement (PDF)", permissions=["produce"])
     def produce_agreement(self, request, queryset):
         apply_each(request, queryset, lambda n: documents.agreement_produce(note=n, by=request.user), "produced")
 
-    @admin.action(description="Produce the notice of default (PDF)", permissions=["view"])
+    @admin.action(description="Produce the notice of default (PDF)", permissions=["produce"])
     def produce_default_notice(self, request, queryset):
         apply_each(request, queryset, lambda n: documents.default_notice_produce(note=n, by=request.user), "produced")
 
-    @admin.action(description="Replay the ledger of the selected notes (posts only corrections)")
+    @admin.action(
+        description="Replay the ledger of the selected notes (posts only corrections)", permissions=["change"]
+    )
     def replay(self, request, queryset):
         posted = sum(services.note_replay(note=note, by=request.user) for note in queryset)
         messages.info(request, f"Replayed {queryset.count()} note(s); {posted} correcting entries posted.")
@@ -356,12 +379,12 @@ class CorporateActionAdmin(ApprovableAdmin):
 
 
 @admin.register(SupplementalAgreement)
-class SupplementalAgreementAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+class SupplementalAgreementAdmin(ProduceDocuments, HistoryAdmin, ReadOnlyAdmin):
     list_display = ["issuer", "effective_on", "action", "created_at"]
     filter_horizontal = ["notes"]
     actions = ["produce_documents"]
 
-    @admin.action(description="Produce the supplemental agreement of each note (PDF)", permissions=["view"])
+    @admin.action(description="Produce the supplemental agreement of each note (PDF)", permissions=["produce"])
     def produce_documents(self, request, queryset):
         def produce(agreement):
             for note in agreement.notes.all():
@@ -375,7 +398,7 @@ class ResolutionForm(forms.Form):
 
 
 @admin.register(ReviewFlag)
-class ReviewFlagAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+class ReviewFlagAdmin(HistoryAdmin, ReadOnlyAdmin):
     list_display = ["note", "kind", "action", "raised_on", "cleared_at", "cleared_by", "resolution"]
     list_filter = ["kind", ("cleared_at", admin.EmptyFieldListFilter)]
     search_fields = ["note__number", "resolution"]

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from holders.validators import one_line
 from servicing import engine
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
@@ -49,11 +50,13 @@ class Approvable(models.Model):
 
 
 class Issuer(models.Model):
-    name = models.CharField(max_length=200, unique=True)
-    jurisdiction = models.CharField(max_length=100, default="Delaware")
+    name = models.CharField(max_length=200, unique=True, validators=[one_line])
+    jurisdiction = models.CharField(max_length=100, default="Delaware", validators=[one_line])
     notice_address = models.TextField(blank=True, help_text="Below the name: attention line, street, city (8(b)).")
-    signatory_name = models.CharField(max_length=200, blank=True, help_text="Who signs for the company.")
-    signatory_title = models.CharField(max_length=200, blank=True)
+    signatory_name = models.CharField(
+        max_length=200, blank=True, validators=[one_line], help_text="Who signs for the company."
+    )
+    signatory_title = models.CharField(max_length=200, blank=True, validators=[one_line])
 
     history = HistoricalRecords()
 
@@ -90,7 +93,7 @@ class Note(models.Model):
     class Calendar(models.TextChoices):
         XFED = "XFED", "US Federal Reserve banking days"
 
-    number = models.CharField(max_length=40, unique=True)
+    number = models.CharField(max_length=40, unique=True, validators=[one_line])
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="notes")
     holder = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="notes")
     # 8(j): a substitute note issued on an assignment names the note it came from, keeps its terms
@@ -252,7 +255,7 @@ class Warrant(models.Model):
         OUTSTANDING = "outstanding", "Outstanding"
         EXPIRED = "expired", "Expired"
 
-    number = models.CharField(max_length=40, unique=True)
+    number = models.CharField(max_length=40, unique=True, validators=[one_line])
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="warrants")
     holder = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="warrants")
     note = models.ForeignKey(Note, null=True, blank=True, on_delete=models.PROTECT, related_name="warrants")
@@ -332,7 +335,9 @@ class CorporateAction(Approvable):
     ratio = models.DecimalField(
         max_digits=20, decimal_places=10, null=True, blank=True, help_text="A split or combination: new shares per old."
     )
-    successor = models.CharField(max_length=200, blank=True, help_text="The successor or purchasing corporation.")
+    successor = models.CharField(
+        max_length=200, blank=True, validators=[one_line], help_text="The successor or purchasing corporation."
+    )
     description = models.TextField(blank=True)
 
     history = HistoricalRecords()
@@ -348,7 +353,7 @@ class SuccessorSecurity(models.Model):
     """What one common share became: the kind and amount of securities per share (section 5)."""
 
     action = models.ForeignKey(CorporateAction, on_delete=models.PROTECT, related_name="securities")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[one_line])
     per_share = models.DecimalField(max_digits=30, decimal_places=10)
 
     class Meta:

@@ -1,6 +1,7 @@
 """The notes pages: the table of notes, and a note's page with its what-ifs."""
 
 import csv
+import re
 from decimal import Decimal
 
 from django.core.paginator import Paginator
@@ -12,10 +13,21 @@ from notes.models import Approval, Note
 from notes.tables import NoteFilter, NoteTable
 from servicing import charts
 from servicing.forms import WORKFLOWS, QuoteForm
-from servicing.models import APPROVE, Conversion, DefaultEvent, Period, Prepayment
+from servicing.models import Conversion, DefaultEvent, Period, Prepayment
 from servicing.quotes import conversion_quote, payoff_quote
 from servicing.selectors import note_balances, notes_with_balances, pending_for_note
 from servicing.views import require
+
+NUMBER = re.compile(r"-?[\d,]*\.?\d+%?")
+
+
+def spreadsheet_safe(cell):
+    """A cell a spreadsheet would run as a formula (=, +, -, @, tab or carriage return first) gets a
+    leading apostrophe, so it shows as text; numbers, negative ones included, stay numbers."""
+    text = "" if cell is None else str(cell)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def table_page(request, filterset, table_class, *, title: str, section: str):
@@ -25,7 +37,7 @@ def table_page(request, filterset, table_class, *, title: str, section: str):
         RequestConfig(request, paginate=False).configure(table)
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="{section}.csv"'
-        csv.writer(response).writerows(table.as_values())
+        csv.writer(response).writerows([spreadsheet_safe(cell) for cell in row] for row in table.as_values())
         return response
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
     context = {"table": table, "filter": filterset, "title": title, "section": section}
@@ -41,7 +53,7 @@ def note_list(request):
 def note_detail(request, pk):
     require(request.user, "notes.view_note")
     note = get_object_or_404(Note.objects.select_related("issuer", "holder", "parent"), pk=pk)
-    quote_form = QuoteForm(request.GET if "on" in request.GET else None)
+    quote_form = QuoteForm(request.GET if "on" in request.GET else None, note=note)
     payoff = conversion = None
     if quote_form.is_valid():
         payoff = payoff_quote(note, quote_form.cleaned_data["on"])
@@ -64,7 +76,7 @@ def note_detail(request, pk):
         "flags": note.flags.filter(cleared_at__isnull=True).select_related("action"),
         "notices": note.notices.order_by("-sent_on", "-pk"),
         "payments": note.payments.select_related("recorded_by", "decided_by").order_by("-received_on", "-pk")[:50],
-        "can_reverse": request.user.has_perm(APPROVE),
+        "can_reverse": request.user.has_perm("servicing.add_paymentreversal"),
         "conversions": Conversion.objects.filter(note=note).select_related("notice").order_by("-pk"),
         "prepayments": Prepayment.objects.filter(note=note).select_related("notice").order_by("-pk"),
         "default_events": DefaultEvent.objects.filter(note=note).prefetch_related("waivers").order_by("-occurred_on"),

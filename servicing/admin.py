@@ -1,15 +1,17 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from servicing import documents, services
 from servicing.admin_base import (
     ApprovableAdmin,
+    HistoryAdmin,
+    ProduceDocuments,
     ReadOnlyAdmin,
     ReadOnlyInline,
-    RecordedByService,
     action_with_form,
     apply_each,
 )
@@ -18,6 +20,7 @@ from servicing.models import (
     AccelerationNotice,
     CollectionCost,
     Conversion,
+    Cure,
     DefaultEvent,
     DefaultPeriod,
     Document,
@@ -26,6 +29,7 @@ from servicing.models import (
     Method,
     Notice,
     Payment,
+    PaymentReversal,
     Period,
     Prepayment,
     Reminder,
@@ -75,30 +79,38 @@ class WaiverInline(ReadOnlyInline):
     fields = ["waived_on", "approval", "recorded_by", "decided_by", "rejection_reason"]
 
 
+class CureInline(ReadOnlyInline):
+    model = Cure
+    fields = ["cured_on", "approval", "recorded_by", "decided_by", "rejection_reason"]
+
+
 class CuredOnForm(forms.Form):
     cured_on = forms.DateField(help_text="The day the breach was cured.")
 
 
 @admin.register(DefaultEvent)
-class DefaultEventAdmin(RecordedByService):
-    list_display = ["note", "kind", "occurred_on", "cure_deadline", "cured_on", "ended_on", "recorded_by"]
+class DefaultEventAdmin(ApprovableAdmin):
+    list_display = ["note", "kind", "occurred_on", "cure_deadline", "cured_on", "ended_on"]
     list_filter = ["kind"]
     search_fields = ["note__number", "description"]
     add_fields = ["note", "kind", "occurred_on", "cured_on", "description"]
     autocomplete_fields = ["note"]
-    inlines = [WaiverInline]
-    actions = ["cure_selected"]
+    inlines = [CureInline, WaiverInline]
+    actions = [*ApprovableAdmin.actions, "cure_selected"]
 
     def has_cure_permission(self, request):
-        return request.user.has_perm("servicing.change_defaultevent")
+        return request.user.has_perm("servicing.add_cure")
 
     @admin.action(description="Record the cure of the selected covenant breaches…", permissions=["cure"])
     def cure_selected(self, request, queryset):
         def cure(event, data):
-            return services.covenant_cure(event=event, cured_on=data["cured_on"], by=request.user)
+            return services.cure_record(event=event, cured_on=data["cured_on"], by=request.user)
 
-        intro = "A breach cured within five business days never became an Event of Default (7(a)(ii)):"
-        return action_with_form(self, request, queryset, CuredOnForm, cure, intro=intro, button="Cure", done="cured")
+        intro = (
+            "A breach cured within five business days never became an Event of Default (7(a)(ii)). "
+            "Each cure takes effect when another user approves it:"
+        )
+        return action_with_form(self, request, queryset, CuredOnForm, cure, intro=intro, button="Cure", done="recorded")
 
     def record(self, request, data):
         return services.default_record(
@@ -109,6 +121,32 @@ class DefaultEventAdmin(RecordedByService):
             description=data.get("description", ""),
             by=request.user,
         )
+
+
+@admin.register(Cure)
+class CureAdmin(ApprovableAdmin):
+    list_display = ["default_event", "cured_on"]
+    search_fields = ["default_event__note__number", "description"]
+    add_fields = ["default_event", "cured_on", "description"]
+
+    def record(self, request, data):
+        return services.cure_record(
+            event=data["default_event"],
+            cured_on=data["cured_on"],
+            description=data.get("description", ""),
+            by=request.user,
+        )
+
+
+@admin.register(PaymentReversal)
+class PaymentReversalAdmin(ApprovableAdmin):
+    list_display = ["payment", "reason"]
+    search_fields = ["payment__note__number", "reason"]
+    add_fields = ["payment", "reason"]
+    autocomplete_fields = ["payment"]
+
+    def record(self, request, data):
+        return services.reversal_record(payment=data["payment"], reason=data["reason"], by=request.user)
 
 
 @admin.register(Waiver)
@@ -134,7 +172,7 @@ class NoticeForm(forms.ModelForm):
 
 
 @admin.register(Notice)
-class NoticeAdmin(SimpleHistoryAdmin):
+class NoticeAdmin(HistoryAdmin):
     list_display = ["note", "kind", "direction", "method", "sent_on", "deemed_received_on"]
     list_filter = ["kind", "direction", "method"]
     search_fields = ["note__number", "description"]
@@ -152,7 +190,7 @@ class NoticeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Conversion)
-class ConversionAdmin(ApprovableAdmin):
+class ConversionAdmin(ProduceDocuments, ApprovableAdmin):
     list_display = ["note", "conversion_date", "principal_requested", "status", "principal", "amount", "shares"]
     list_filter = ["status"]
     search_fields = ["note__number"]
@@ -161,13 +199,13 @@ class ConversionAdmin(ApprovableAdmin):
     autocomplete_fields = ["note"]
     actions = [*ApprovableAdmin.actions, "produce_notice", "produce_confirmation"]
 
-    @admin.action(description="Produce the holder's notice of conversion (PDF)", permissions=["view"])
+    @admin.action(description="Produce the holder's notice of conversion (PDF)", permissions=["produce"])
     def produce_notice(self, request, queryset):
         apply_each(
             request, queryset, lambda c: documents.conversion_notice_produce(conversion=c, by=request.user), "produced"
         )
 
-    @admin.action(description="Produce the conversion confirmation (PDF)", permissions=["view"])
+    @admin.action(description="Produce the conversion confirmation (PDF)", permissions=["produce"])
     def produce_confirmation(self, request, queryset):
         produce = documents.conversion_confirmation_produce
         apply_each(request, queryset, lambda c: produce(conversion=c, by=request.user), "produced")
@@ -183,7 +221,7 @@ class ConversionAdmin(ApprovableAdmin):
 
 
 @admin.register(Prepayment)
-class PrepaymentAdmin(ApprovableAdmin):
+class PrepaymentAdmin(ProduceDocuments, ApprovableAdmin):
     list_display = ["note", "prepayment_date", "window_end", "principal_requested", "status", "amount"]
     list_filter = ["status"]
     search_fields = ["note__number"]
@@ -192,7 +230,7 @@ class PrepaymentAdmin(ApprovableAdmin):
     autocomplete_fields = ["note"]
     actions = [*ApprovableAdmin.actions, "produce_notice"]
 
-    @admin.action(description="Produce the notice of prepayment (PDF)", permissions=["view"])
+    @admin.action(description="Produce the notice of prepayment (PDF)", permissions=["produce"])
     def produce_notice(self, request, queryset):
         produce = documents.prepayment_notice_produce
         apply_each(request, queryset, lambda p: produce(prepayment=p, by=request.user), "produced")
@@ -209,7 +247,7 @@ class PrepaymentAdmin(ApprovableAdmin):
 
 
 @admin.register(AccelerationNotice)
-class AccelerationNoticeAdmin(ApprovableAdmin):
+class AccelerationNoticeAdmin(ProduceDocuments, ApprovableAdmin):
     list_display = ["note", "notice", "status", "refusal"]
     list_filter = ["status"]
     search_fields = ["note__number"]
@@ -218,7 +256,7 @@ class AccelerationNoticeAdmin(ApprovableAdmin):
     autocomplete_fields = ["note"]
     actions = [*ApprovableAdmin.actions, "produce_notice"]
 
-    @admin.action(description="Produce the notice of default and acceleration (PDF)", permissions=["view"])
+    @admin.action(description="Produce the notice of default and acceleration (PDF)", permissions=["produce"])
     def produce_notice(self, request, queryset):
         def produce(a):
             return documents.default_notice_produce(note=a.note, acceleration_notice=a, by=request.user)
@@ -311,7 +349,7 @@ class DocumentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StatementDelivery)
-class StatementDeliveryAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+class StatementDeliveryAdmin(HistoryAdmin, ReadOnlyAdmin):
     list_display = ["month", "holder", "email", "status", "attempts", "sent_at", "next_attempt_at", "last_error"]
     list_filter = ["status", "month"]
     search_fields = ["holder__name", "email", "last_error"]
@@ -324,3 +362,17 @@ class ReminderAdmin(ReadOnlyAdmin):
     list_filter = ["kind", ("emailed_at", admin.EmptyFieldListFilter)]
     search_fields = ["message", "key"]
     date_hierarchy = "due_on"
+
+
+class UserAdmin(HistoryAdmin, auth_admin.UserAdmin):
+    """Users and their roles, with the history of every change (who granted what, and when)."""
+
+
+class GroupAdmin(HistoryAdmin, auth_admin.GroupAdmin):
+    pass
+
+
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, GroupAdmin)

@@ -11,6 +11,17 @@ from servicing import approvals
 from servicing.forms import add_service_errors
 
 
+class HistoryAdmin(SimpleHistoryAdmin):
+    """A record's change history, read only. django-simple-history's history page would otherwise
+    save whatever is posted to it with only the view permission checked; a change is made through
+    the record's own form and service instead (rules checked, four-eyes where it applies)."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("history is read only: change the record through its own form")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records written only by posting: visible, never edited here."""
 
@@ -37,7 +48,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class RecordedByService(SimpleHistoryAdmin):
+class RecordedByService(HistoryAdmin):
     """Records added through their service (rules checked, nothing saved on bad input), then only
     viewed: never edited or deleted here. `add_fields` are the add form's fields; `record` calls
     the service."""
@@ -125,6 +136,13 @@ class ApprovableAdmin(RecordedByService):
 
     def _decide(self, request, queryset, decide, done: str) -> None:
         apply_each(request, queryset, decide, done)
+
+
+class ProduceDocuments:
+    """Admin actions that produce documents need `servicing.add_document`, as on the staff pages."""
+
+    def has_produce_permission(self, request):
+        return request.user.has_perm("servicing.add_document")
 
 
 def apply_each(request, queryset, do, done: str) -> None:

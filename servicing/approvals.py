@@ -1,7 +1,8 @@
 """Four-eyes: what moves money or shares takes effect only when a second user approves it.
 
-A record made by one user (a payment, conversion, prepayment, acceleration, waiver, cost,
-assignment, participation, warrant exercise or assignment, corporate action) waits as pending: it
+A record made by one user (a payment, conversion, prepayment, acceleration, covenant breach,
+misrepresentation or insolvency, cure, waiver, cost, payment reversal, assignment, participation,
+warrant exercise or assignment, corporate action) waits as pending: it
 changes no balance and the close ignores it. A different user with the approver permission
 approves it — the rules are checked again and it takes effect in the same transaction — or
 rejects it with a reason, which is kept.
@@ -24,7 +25,18 @@ from notes.models import (
     WarrantExercise,
 )
 from servicing import lifecycle, services
-from servicing.models import APPROVE, AccelerationNotice, CollectionCost, Conversion, Payment, Prepayment, Waiver
+from servicing.models import (
+    APPROVE,
+    AccelerationNotice,
+    CollectionCost,
+    Conversion,
+    Cure,
+    DefaultEvent,
+    Payment,
+    PaymentReversal,
+    Prepayment,
+    Waiver,
+)
 
 SYSTEM_APPROVER = "system-approver"
 
@@ -40,7 +52,10 @@ APPLY = {
     Prepayment: _apply_to_note(lambda p: p.prepayment_date),
     AccelerationNotice: _apply_to_note(lambda a: a.notice.deemed_received_on),
     CollectionCost: _apply_to_note(lambda c: c.billed_on),
+    DefaultEvent: _apply_to_note(lambda d: d.occurred_on),
+    Cure: lambda c, by: services.note_event_apply(note=c.default_event.note, on=c.cured_on, by=by),
     Waiver: lambda w, by: services.note_event_apply(note=w.default_event.note, on=w.waived_on, by=by),
+    PaymentReversal: lambda r, by: services.reversal_apply(reversal=r, by=by),
     Assignment: lambda a, by: lifecycle.assignment_apply(assignment=a, by=by),
     Participation: lambda p, by: lifecycle.participation_apply(participation=p),
     WarrantExercise: lambda e, by: lifecycle.warrant_exercise_apply(exercise=e),
@@ -77,8 +92,10 @@ def _claim(item, by):
     """Lock what the item changes, then the item, and check that `by` may decide it."""
     if by is None or not by.has_perm(APPROVE):
         raise PermissionDenied("approving needs the approver permission")
-    if isinstance(item, Waiver):
+    if isinstance(item, Waiver | Cure):
         Note.objects.select_for_update().filter(pk=item.default_event.note_id).get()
+    elif isinstance(item, PaymentReversal):
+        Note.objects.select_for_update().filter(pk=item.payment.note_id).get()
     elif isinstance(item, (WarrantExercise, WarrantAssignment)):
         Warrant.objects.select_for_update().filter(pk=item.warrant_id).get()
     elif hasattr(item, "note_id"):
@@ -128,7 +145,9 @@ RECORDS = {
         "conversion",
         "prepayment",
         "defaultevent",
+        "cure",
         "waiver",
+        "paymentreversal",
         "collectioncost",
         "accelerationnotice",
     ],

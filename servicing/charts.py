@@ -39,7 +39,7 @@ def _frame(labels: list[str], top: Decimal) -> list[str]:
 
 def _legend(names: list[str]) -> str:
     items = "".join(
-        f'<span class="me-3"><span style="display:inline-block;width:10px;height:10px;background:{COLOURS[i]}"></span>'
+        f'<span class="me-3"><span class="swatch swatch-{i}"></span>'
         f" {escape(name)}</span>"
         for i, name in enumerate(names)
     )

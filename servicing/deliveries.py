@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
@@ -20,8 +21,10 @@ from django.utils import timezone
 
 from holders.models import Holder
 from notes.models import Note
+from servicing import clock
 from servicing.documents import statement_produce
 from servicing.engine.calendar import add_months, is_business_day
+from servicing.engine.replay import EARLIEST_YEAR
 from servicing.models import JobRun, LedgerEntry, StatementDelivery
 from servicing.selectors import notes_with_balances_as_of
 from servicing.statements import Statement, month_start, statement_for
@@ -41,6 +44,11 @@ def send_task(delivery_id: int) -> None:
 def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None, enqueue=send_task) -> JobRun:
     """Queue the statements of `month` (default: every holder with something to report)."""
     month = month_start(month)
+    latest = add_months(month_start(clock.today()), -1)
+    if month > latest:
+        raise ValidationError({"month": [f"month {month:%Y-%m} has not ended: the latest month is {latest:%Y-%m}"]})
+    if month.year < EARLIEST_YEAR:
+        raise ValidationError({"month": [f"month {month:%Y-%m} is before {EARLIEST_YEAR}"]})
     run = JobRun.objects.create(job=JOB, through=month, started_by=by)
     holders = Holder.objects.filter(notes__in=notes_to_report(month)).distinct().order_by("pk")
     if holder_ids is not None:

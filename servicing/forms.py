@@ -9,10 +9,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from holders.models import Holder
-from notes.models import CorporateAction, Issuer, Note
+from notes.models import Approval, CorporateAction, Issuer, Note
 from servicing import engine, lifecycle, services
 from servicing.engine.calendar import add_business_days
 from servicing.models import DefaultEvent, Method, Notice
+from servicing.once import SubmitOnce
 from servicing.quotes import conversion_quote
 
 MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -21,10 +22,21 @@ MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
 def add_service_errors(form, error: ValidationError, renamed: dict | None = None) -> None:
     """Show a service's refusal at the field it names (under the form's own name for it, when
     `renamed` says), or above the form when the form has no such field."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
     for field, messages in error.message_dict.items():
         field = (renamed or {}).get(field, field)
         for message in messages:
             form.add_error(field if field in form.fields else None, message)
+
+
+TEXT_LENGTH = 5000  # a description or reason: a few paragraphs at most
+
+
+def text_field(**kw):
+    return forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=TEXT_LENGTH, **kw)
 
 
 class DateInput(forms.DateInput):
@@ -35,7 +47,7 @@ def date_field(label=None, **kw):
     return forms.DateField(label=label, widget=DateInput, **kw)
 
 
-class WorkflowForm(forms.Form):
+class WorkflowForm(SubmitOnce):
     """A form recording one kind of event on a note."""
 
     title = ""
@@ -57,7 +69,7 @@ class WorkflowForm(forms.Form):
     def save(self, by):
         """Record through the service; a refusal becomes an error at its field. Returns the record."""
         try:
-            return self.record(by)
+            return self.record_once(lambda: self.record(by))
         except ValidationError as e:
             add_service_errors(self, e, self.fields_renamed)
             return None
@@ -77,7 +89,7 @@ class PaymentForm(WorkflowForm):
     permission = "servicing.add_payment"
     received_on = date_field()
     amount = forms.DecimalField(**MONEY)
-    reference = forms.CharField(required=False, help_text="Wire or cheque reference.")
+    reference = forms.CharField(required=False, max_length=100, help_text="Wire or cheque reference.")
 
     def record(self, by):
         d = self.cleaned_data
@@ -101,7 +113,7 @@ class NoticeForm(WorkflowForm):
     direction = forms.ChoiceField(choices=Notice.Direction.choices)
     method = forms.ChoiceField(choices=Method.choices)
     sent_on = date_field()
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = text_field()
 
     def preview(self):
         d = self.cleaned_data
@@ -181,10 +193,9 @@ class CovenantForm(WorkflowForm):
     title = "Record a covenant breach (7(a)(ii))"
     has_preview = True
     permission = "servicing.add_defaultevent"
-    pending = False
     occurred_on = date_field("Breached on")
     cured_on = date_field(required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = text_field()
 
     def preview(self):
         deadline = add_business_days(self.cleaned_data["occurred_on"], 5, self.note.calendar)
@@ -197,10 +208,9 @@ class CovenantForm(WorkflowForm):
 
 class DefaultForm(WorkflowForm):
     permission = "servicing.add_defaultevent"
-    pending = False
     kind = ""
     occurred_on = date_field()
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = text_field()
 
     def record(self, by):
         d = self.cleaned_data
@@ -218,23 +228,25 @@ class MisrepresentationForm(DefaultForm):
 
 
 def open_defaults(note, kinds):
-    return [e for e in note.default_events.filter(kind__in=kinds).prefetch_related("waivers") if e.ended_on is None]
+    events = note.default_events.filter(kind__in=kinds, approval=Approval.APPROVED).prefetch_related("waivers", "cures")
+    return [e for e in events if e.ended_on is None]
 
 
 class CureForm(WorkflowForm):
     title = "Record the cure of a covenant breach"
-    permission = "servicing.change_defaultevent"
-    pending = False
+    permission = "servicing.add_cure"
     event = forms.TypedChoiceField(coerce=int, label="Breach")
     cured_on = date_field()
+    description = text_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["event"].choices = [(e.pk, str(e)) for e in open_defaults(self.note, [DefaultEvent.Kind.COVENANT])]
 
     def record(self, by):
-        event = DefaultEvent.objects.get(pk=self.cleaned_data["event"], note=self.note)
-        return services.covenant_cure(event=event, cured_on=self.cleaned_data["cured_on"], by=by)
+        d = self.cleaned_data
+        event = DefaultEvent.objects.get(pk=d["event"], note=self.note)
+        return services.cure_record(event=event, cured_on=d["cured_on"], description=d["description"], by=by)
 
 
 class WaiverForm(WorkflowForm):
@@ -243,7 +255,7 @@ class WaiverForm(WorkflowForm):
     fields_renamed = {"default_event": "event"}
     event = forms.TypedChoiceField(coerce=int, label="Event of Default")
     waived_on = date_field()
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = text_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -261,7 +273,7 @@ class CostForm(WorkflowForm):
     permission = "servicing.add_collectioncost"
     billed_on = date_field()
     amount = forms.DecimalField(**MONEY)
-    description = forms.CharField(help_text="What the costs were for: counsel, filing fees…")
+    description = forms.CharField(max_length=TEXT_LENGTH, help_text="What the costs were for: counsel, filing fees…")
 
     def record(self, by):
         return services.cost_record(note=self.note, by=by, **self.cleaned_data)
@@ -278,7 +290,7 @@ class AssignmentForm(WorkflowForm):
     principal_2 = forms.DecimalField(**MONEY, required=False)
     assignee_3 = forms.ModelChoiceField(Holder.objects.all(), required=False)
     principal_3 = forms.DecimalField(**MONEY, required=False)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = text_field()
 
     def clean(self):
         data = super().clean()
@@ -323,36 +335,38 @@ WORKFLOWS = {
 }
 
 
-class WarrantExerciseForm(forms.Form):
+class WarrantExerciseForm(SubmitOnce):
     exercised_on = date_field()
     shares = forms.IntegerField(min_value=1)
 
 
-class WarrantAssignmentForm(forms.Form):
+class WarrantAssignmentForm(SubmitOnce):
     effective_on = date_field()
     assignee = forms.ModelChoiceField(Holder.objects.all())
     shares = forms.IntegerField(min_value=1)
 
 
-class ClosingPriceForm(forms.Form):
+class ClosingPriceForm(SubmitOnce):
     issuer = forms.ModelChoiceField(Issuer.objects.all())
     date = date_field()
     close = forms.DecimalField(max_digits=20, decimal_places=6)
 
 
-class CorporateActionForm(forms.Form):
+class CorporateActionForm(SubmitOnce):
     issuer = forms.ModelChoiceField(Issuer.objects.all())
     kind = forms.ChoiceField(choices=CorporateAction.Kind.choices)
     effective_on = date_field()
     ratio = forms.DecimalField(
         max_digits=20, decimal_places=10, required=False, help_text="A split or combination: new shares per old."
     )
-    successor = forms.CharField(required=False, help_text="A merger or sale: the successor or purchasing corporation.")
-    security_1 = forms.CharField(required=False, label="Successor security 1")
+    successor = forms.CharField(
+        required=False, max_length=200, help_text="A merger or sale: the successor or purchasing corporation."
+    )
+    security_1 = forms.CharField(required=False, max_length=200, label="Successor security 1")
     per_share_1 = forms.DecimalField(max_digits=30, decimal_places=10, required=False, label="Per common share")
-    security_2 = forms.CharField(required=False, label="Successor security 2")
+    security_2 = forms.CharField(required=False, max_length=200, label="Successor security 2")
     per_share_2 = forms.DecimalField(max_digits=30, decimal_places=10, required=False, label="Per common share")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    description = text_field()
 
     def securities(self):
         d = self.cleaned_data
@@ -371,3 +385,15 @@ class QuoteForm(forms.Form):
 
     on = date_field("Date")
     principal = forms.DecimalField(**MONEY, required=False, help_text="Conversion: empty for all principal.")
+
+    def __init__(self, *args, note: Note, **kwargs):
+        self.note = note
+        super().__init__(*args, **kwargs)
+
+    def clean_on(self):
+        on = self.cleaned_data["on"]
+        try:
+            self.note.terms.check_day("on", on)  # the replay is bounded: no what-if past the note's window
+        except engine.RuleError as e:
+            raise ValidationError(e.message) from None
+        return on

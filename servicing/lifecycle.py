@@ -27,9 +27,22 @@ from notes.models import (
     WarrantExercise,
 )
 from servicing import engine
+from servicing.engine.calendar import add_months
 from servicing.engine.money import to_cents
+from servicing.engine.replay import LONGEST_TERM_YEARS
 from servicing.selectors import notes_with_balances, participation_shares, warrant_shares_left
-from servicing.services import check_rules, lock_note, post_note, refuse, stamp
+from servicing.services import (
+    check_day,
+    check_number,
+    check_rules,
+    check_year,
+    fit,
+    lock_note,
+    post_note,
+    refuse,
+    stamp,
+    substitute_number,
+)
 
 
 @transaction.atomic
@@ -66,10 +79,9 @@ def assignment_apply(*, assignment: Assignment, by) -> None:
     """Move the assigned principal to substitute notes with the original's terms, and post both sides."""
     note = lock_note(assignment.note)
     check_rules(note)
-    issued = note.substitutes.count()
-    for n, part in enumerate(assignment.parts.select_related("assignee"), start=issued + 1):
+    for part in assignment.parts.select_related("assignee"):
         substitute = Note(
-            number=f"{note.number}-{n}",
+            number=substitute_number(note, Note),
             issuer=note.issuer,
             holder=part.assignee,
             parent=note,
@@ -135,6 +147,7 @@ def participation_end(*, participation: Participation, ends_on: date, by=None) -
         raise refuse("participation", "only an approved participation can end; reject a pending one")
     if participation.ends_on is not None:
         raise refuse("ends_on", f"this participation already ended on {participation.ends_on}")
+    check_day(participation.note, "ends_on", ends_on)
     if ends_on <= participation.starts_on:
         raise refuse("ends_on", f"ends_on {ends_on} must be after it started on {participation.starts_on}")
     participation.ends_on = ends_on
@@ -162,6 +175,11 @@ def warrant_issue(
         raise refuse("exercise_price", f"exercise price {exercise_price} must be above zero")
     if expires_on < issued_on:
         raise refuse("expires_on", f"expires_on {expires_on} is before issued_on {issued_on}")
+    check_year("issued_on", issued_on)
+    if expires_on > add_months(issued_on, 12 * LONGEST_TERM_YEARS):
+        raise refuse("expires_on", f"expires_on {expires_on} is more than {LONGEST_TERM_YEARS} years after issue")
+    if number:
+        check_number("number", number, "W")
     if number and Warrant.objects.filter(number=number).exists():
         raise refuse("number", f"a warrant numbered {number} already exists")
     warrant = Warrant(
@@ -238,7 +256,7 @@ def warrant_assignment_apply(*, assignment: WarrantAssignment, by) -> None:
     if warrant_shares_left(warrant) < 0:
         raise refuse("shares", f"{assignment.shares} shares is more than is left on warrant {warrant}")
     substitute = Warrant(
-        number=f"{warrant.number}-{warrant.substitutes.count() + 1}",
+        number=substitute_number(warrant, Warrant),
         issuer=warrant.issuer,
         holder=assignment.assignee,
         note=warrant.note,
@@ -281,6 +299,7 @@ def corporate_action_record(
     kinds = CorporateAction.Kind
     if kind not in kinds.values:
         raise refuse("kind", f"kind {kind!r} is not one of {', '.join(kinds.values)}")
+    check_year("effective_on", effective_on)
     if kind in (kinds.SPLIT, kinds.COMBINATION):
         if ratio is None or ratio <= 0:
             raise refuse("ratio", "a split or combination needs its ratio: new shares per old share, above zero")
@@ -308,9 +327,10 @@ def corporate_action_record(
         recorded_by=by,
     )
     stamp(action, by).save()
-    SuccessorSecurity.objects.bulk_create(
-        SuccessorSecurity(action=action, name=name, per_share=per_share) for name, per_share in securities
-    )
+    parts = [SuccessorSecurity(action=action, name=name, per_share=per_share) for name, per_share in securities]
+    for part in parts:
+        fit(part)
+    SuccessorSecurity.objects.bulk_create(parts)
     return action
 
 

@@ -6,12 +6,19 @@ only by `servicing.posting`, from the engine's replay of the note.
 """
 
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.db import models
 from django.db.models import Q
+from simple_history import register
 from simple_history.models import HistoricalRecords
 
+from holders.validators import one_line
 from notes.models import MONEY, Approvable
 from servicing import engine
+
+# Who may log in and what each role may do are recorded like any other record (who changed them, when).
+register(User, app="servicing", m2m_fields=["groups", "user_permissions"], excluded_fields=["last_login"])
+register(Group, app="servicing", m2m_fields=["permissions"])
 
 APPROVE = "servicing.approve_entries"  # four-eyes: approve what another user recorded, reverse a payment
 
@@ -69,7 +76,9 @@ class Payment(Approvable):
     note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="payments")
     received_on = models.DateField()
     amount = models.DecimalField(**MONEY)
-    reference = models.CharField(max_length=100, blank=True, help_text="Wire or cheque reference.")
+    reference = models.CharField(
+        max_length=100, blank=True, validators=[one_line], help_text="Wire or cheque reference."
+    )
     # A payment keyed in error is not deleted: it is reversed, and the note replayed without it.
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversed_by = models.ForeignKey(
@@ -151,8 +160,10 @@ class Prepayment(Approvable):
         return f"Prepayment on {self.prepayment_date}"
 
 
-class DefaultEvent(models.Model):
-    """A default other than non-payment, as recorded by staff (section 7(a)(ii)–(iv))."""
+class DefaultEvent(Approvable):
+    """A default other than non-payment, as recorded by staff (section 7(a)(ii)–(iv)). It moves
+    money (default interest) and the note's status (an insolvency accelerates it), so it takes
+    effect only once a second user approves it."""
 
     class Kind(models.TextChoices):
         COVENANT = "covenant", "Covenant breach (7(a)(ii))"
@@ -164,14 +175,13 @@ class DefaultEvent(models.Model):
     occurred_on = models.DateField()
     cured_on = models.DateField(null=True, blank=True, help_text="A covenant breach: the day it was cured.")
     description = models.TextField(blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(Approvable.Meta):
         ordering = ["note", "occurred_on", "pk"]
         constraints = [
+            *Approvable.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(cured_on__isnull=True) | Q(cured_on__gte=models.F("occurred_on")),
                 name="cured_after_it_occurs",
@@ -191,8 +201,10 @@ class DefaultEvent(models.Model):
 
     @property
     def ended_on(self):
-        """The first day it no longer runs: cured, or waived by an approved written waiver (7(d))."""
+        """The first day it no longer runs: cured (at recording, or by an approved cure), or waived
+        by an approved written waiver (7(d))."""
         ends = [w.waived_on for w in self.waivers.all() if w.is_approved] if self.pk else []
+        ends += [c.cured_on for c in self.cures.all() if c.is_approved] if self.pk else []
         if self.cured_on is not None:
             ends.append(self.cured_on)
         return min(ends, default=None)
@@ -212,6 +224,39 @@ class Waiver(Approvable):
 
     def __str__(self):
         return f"Waiver of {self.default_event} on {self.waived_on}"
+
+
+class Cure(Approvable):
+    """The cure of a covenant breach (7(a)(ii)), recorded after the breach; it ends the breach, and
+    within five business days the breach never became an Event of Default."""
+
+    default_event = models.ForeignKey(DefaultEvent, on_delete=models.PROTECT, related_name="cures")
+    cured_on = models.DateField()
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["default_event", "pk"]
+
+    def __str__(self):
+        return f"Cure of {self.default_event} on {self.cured_on}"
+
+
+class PaymentReversal(Approvable):
+    """A payment keyed in error, to be reversed: once approved by someone other than whoever
+    recorded or approved the payment, the payment is marked reversed and the note replayed without it."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="reversals")
+    reason = models.TextField()
+
+    history = HistoricalRecords()
+
+    class Meta(Approvable.Meta):
+        ordering = ["payment", "pk"]
+
+    def __str__(self):
+        return f"Reversal of the payment of {self.payment}"
 
 
 class CollectionCost(Approvable):
@@ -536,3 +581,13 @@ class Reminder(models.Model):
 
     def __str__(self):
         return self.message
+
+
+class SpentToken(models.Model):
+    """The one-time token of a form already submitted (`servicing.once`)."""
+
+    token = models.CharField(max_length=64, unique=True)
+    spent_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.token

@@ -75,8 +75,10 @@ def reminders_found(today: date) -> list[Reminder]:
             f"prepayment {p.prepayment_date}.",
             p.note,
         )
-    breaches = DefaultEvent.objects.filter(kind=DefaultEvent.Kind.COVENANT, cured_on__isnull=True)
-    for event in breaches.select_related("note__holder").prefetch_related("waivers"):
+    breaches = DefaultEvent.objects.filter(
+        kind=DefaultEvent.Kind.COVENANT, cured_on__isnull=True, approval=Approval.APPROVED
+    )
+    for event in breaches.select_related("note__holder").prefetch_related("waivers", "cures"):
         deadline = event.cure_deadline
         if event.ended_on is None and today <= deadline <= soon:
             add(

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Prefetch, Q, Sum
+from django.db.models import DecimalField, F, Q, Sum
 
 from notes.models import Approval, Assignment, AssignmentPart, Note, Participation, Warrant
 from servicing import engine
@@ -12,9 +12,11 @@ from servicing.models import (
     AccelerationNotice,
     CollectionCost,
     Conversion,
+    Cure,
     DefaultEvent,
     LedgerEntry,
     Payment,
+    PaymentReversal,
     Prepayment,
     Waiver,
 )
@@ -59,8 +61,7 @@ def events_by_note(notes: list[Note], *, full_ids: set[int]) -> dict[int, list[e
         )
     for a in AccelerationNotice.objects.filter(**approved).select_related("notice").order_by("pk"):
         events[a.note_id].append(engine.AccelerationNotice(str(a.pk), a.notice.sent_on, a.notice.deemed_received_on))
-    waivers = Prefetch("waivers", queryset=Waiver.objects.filter(approval=APPROVED))
-    for d in DefaultEvent.objects.filter(note__in=ids).prefetch_related(waivers).order_by("pk"):
+    for d in DefaultEvent.objects.filter(**approved).prefetch_related("waivers", "cures").order_by("pk"):
         events[d.note_id].append(default_event(d))
     for c in CollectionCost.objects.filter(**approved).order_by("pk"):
         events[c.note_id].append(engine.Cost(str(c.pk), c.billed_on, c.amount))
@@ -188,5 +189,8 @@ def pending_for_note(note: Note) -> list:
         for model in (Payment, Conversion, Prepayment, AccelerationNotice, CollectionCost, Assignment, Participation)
         for item in model.objects.filter(note=note, approval=pending).select_related("recorded_by")
     ]
-    items += Waiver.objects.filter(default_event__note=note, approval=pending).select_related("recorded_by")
+    items += DefaultEvent.objects.filter(note=note, approval=pending).select_related("recorded_by")
+    for model in (Waiver, Cure):
+        items += model.objects.filter(default_event__note=note, approval=pending).select_related("recorded_by")
+    items += PaymentReversal.objects.filter(payment__note=note, approval=pending).select_related("recorded_by")
     return sorted(items, key=lambda item: item.recorded_at)

@@ -9,25 +9,28 @@ transaction, through the event's day if that day has come, or by replaying the n
 event is dated on or before a day already posted.
 """
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from holders.models import Holder
-from notes.models import ClosingPrice, Issuer, Note, ReviewFlag
+from holders.validators import one_line
+from notes.models import Approval, ClosingPrice, Issuer, Note, ReviewFlag
 from servicing import clock, engine
 from servicing.engine.replay import check_events, horizon
 from servicing.models import (
-    APPROVE,
     AccelerationNotice,
     CollectionCost,
     Conversion,
+    Cure,
     DefaultEvent,
     Notice,
     Payment,
+    PaymentReversal,
     Prepayment,
     Waiver,
 )
@@ -39,8 +42,33 @@ def refuse(field: str, message: str):
     return ValidationError({field: [message]})
 
 
+def fit(obj) -> None:
+    """Refuse, naming the field, text longer than its column, a one-line text with a line break or
+    other control character, and a number with more digits than its column holds: the database
+    would otherwise fail the whole request."""
+    for field in obj._meta.concrete_fields:
+        if not isinstance(field, models.CharField | models.DecimalField):
+            continue
+        value = getattr(obj, field.attname)
+        if value is None or value == "":
+            continue
+        if isinstance(field, models.CharField):
+            try:
+                one_line(value)
+            except ValidationError as e:
+                raise refuse(field.name, f"{field.name}: {e.messages[0]}") from None
+        if isinstance(field, models.DecimalField):
+            whole = field.max_digits - field.decimal_places
+            if not value.is_finite() or abs(value) >= Decimal(10) ** whole:
+                raise refuse(field.name, f"{field.name} {value}: at most {whole} digits before the decimal point")
+        elif field.max_length and len(value) > field.max_length:
+            raise refuse(field.name, f"{field.name}: at most {field.max_length} characters (it has {len(value)})")
+
+
 def stamp(obj, by):
-    obj._history_user = by  # django-simple-history: who made this change
+    """Check that the record fits its columns, and note who made this change (django-simple-history)."""
+    fit(obj)
+    obj._history_user = by
     return obj
 
 
@@ -75,7 +103,48 @@ def post_note(note: Note, changed_on: date, *, by, job: str) -> None:
         post_notes([note], through, full_ids={note.pk} if full else set(), by=by, job=job)
 
 
-def _notice(note, *, kind, direction, method, sent_on, description="", by=None) -> Notice:
+def check_day(note: Note, field: str, day: date) -> None:
+    """Refuse a date outside the note's window: a year before its agreement to 20 years after maturity."""
+    try:
+        note.terms.check_day(field, day)
+    except engine.RuleError as e:
+        raise refuse(field, e.message) from None
+
+
+def check_year(field: str, day: date) -> None:
+    """Refuse a date no record of a note's life can have (one not tied to a note's window)."""
+    first, last = engine.replay.EARLIEST_YEAR, engine.replay.LATEST_YEAR
+    if not first <= day.year <= last:
+        raise refuse(field, f"{field} {day} must be in the years {first} to {last}")
+
+
+# A number typed for a note or warrant: "/" is kept for substitutes (ORIGINAL/2), and NUMBER-digits
+# (CN-00012, W-00003) for the numbers given automatically, so neither can collide with a typed one.
+TYPED_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,29}")
+
+
+def check_number(field: str, number: str, automatic: str) -> None:
+    if not TYPED_NUMBER.fullmatch(number):
+        raise refuse(
+            field,
+            f"{field} {number!r}: 1 to 30 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit",
+        )
+    if re.fullmatch(rf"{automatic}-\d+", number, flags=re.IGNORECASE):
+        raise refuse(field, f"{field} {number}: numbers like {automatic}-00012 are given automatically")
+
+
+def substitute_number(original, model) -> str:
+    """The next number in the original's family: ROOT/1, ROOT/2… whichever substitute it comes from
+    (the root locked first, so two approvals at once cannot take the same number)."""
+    root = original
+    while root.parent_id:
+        root = root.parent
+    root = model.objects.select_for_update().get(pk=root.pk)
+    return f"{root.number}/{model.objects.filter(number__startswith=f'{root.number}/').count() + 1}"
+
+
+def _notice(note, *, kind, direction, method, sent_on, description="", by=None, field="sent_on") -> Notice:
+    check_day(note, field, sent_on)
     try:
         deemed = engine.notices.deemed_received(sent_on, method, note.calendar)
     except engine.RuleError as e:
@@ -98,6 +167,9 @@ def closing_price_record(*, issuer: Issuer, date: date, close: Decimal, by=None)
     """A closing price; a different price for a day already stored is refused (one close a day)."""
     if close <= 0:
         raise refuse("close", f"closing price {close} on {date} must be above zero")
+    check_year("date", date)
+    if date > clock.today():
+        raise refuse("date", f"date {date} is in the future (today is {clock.today()}): a close is of a past day")
     existing = ClosingPrice.objects.filter(issuer=issuer, date=date).first()
     if existing:
         if existing.close != close:
@@ -158,6 +230,8 @@ def note_create(
         note.terms.check()
     except engine.RuleError as e:
         raise refuse(e.field, e.message) from None
+    if number:
+        check_number("number", number, "CN")
     if number and Note.objects.filter(number=number).exists():
         raise refuse("number", f"a note numbered {number} already exists")
     stamp(note, by).save()
@@ -178,9 +252,14 @@ def note_event_apply(*, note: Note, on: date, by) -> None:
 
 
 @transaction.atomic
-def payment_record(*, note: Note, received_on: date, amount: Decimal, reference: str = "", by=None) -> Payment:
-    """A payment received, to be applied by the order of section 1 once approved."""
+def payment_record(
+    *, note: Note, received_on: date, amount: Decimal, reference: str = "", by=None, allow_future: bool = False
+) -> Payment:
+    """A payment received, to be applied by the order of section 1 once approved. Staff record what
+    has arrived, so a future date is refused; `simulate` (allow_future) checks later events too."""
     note = lock_note(note)
+    if not allow_future and received_on > clock.today():
+        raise refuse("received_on", f"received_on {received_on} is in the future (today is {clock.today()})")
     payment = Payment(note=note, received_on=received_on, amount=amount, reference=reference, recorded_by=by)
     check_rules(note, engine.Payment("new", received_on, amount))
     stamp(payment, by).save()
@@ -188,26 +267,39 @@ def payment_record(*, note: Note, received_on: date, amount: Decimal, reference:
 
 
 @transaction.atomic
-def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
-    """A payment keyed in error: kept, marked reversed, and the note replayed without it. Money
-    moves back, so only an approver may do it, and not the approver who approved it."""
-    if by is None or not by.has_perm(APPROVE):
-        raise PermissionDenied("reversing a payment needs the approver permission")
-    note = lock_note(payment.note)
+def reversal_record(*, payment: Payment, reason: str, by) -> PaymentReversal:
+    """A payment keyed in error, to be reversed once a second user approves (`reversal_apply`)."""
+    if by is None:
+        raise PermissionDenied("a reversal names who asked for it")
+    lock_note(payment.note)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if not payment.is_approved:
         raise refuse("payment", f"payment {payment.pk} is {payment.get_approval_display().lower()}: reject it instead")
-    if payment.decided_by_id == by.pk:
-        raise refuse("payment", "you approved this payment: a different approver must reverse it (four-eyes)")
     if payment.reversed_at:
         raise refuse("payment", f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}")
+    if payment.reversals.filter(approval=Approval.PENDING).exists():
+        raise refuse("payment", f"a reversal of payment {payment.pk} already awaits approval")
     if not reason.strip():
         raise refuse("reason", "a reversal needs a reason")
+    check_rules(payment.note, without=f"Payment:{payment.pk}")
+    reversal = PaymentReversal(payment=payment, reason=reason, recorded_by=by)
+    stamp(reversal, by).save()
+    return reversal
+
+
+def reversal_apply(*, reversal: PaymentReversal, by) -> None:
+    """The payment is marked reversed and the note replayed without it. Money moves back, so the
+    approver is neither who recorded nor who approved the payment (nor who asked for the reversal)."""
+    payment = Payment.objects.select_for_update().get(pk=reversal.payment_id)
+    if by.pk in (payment.recorded_by_id, payment.decided_by_id):
+        raise refuse("approval", "you recorded or approved this payment: someone else must approve its reversal")
+    if payment.reversed_at:
+        raise refuse("payment", f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}")
+    note = lock_note(payment.note)
     check_rules(note, without=f"Payment:{payment.pk}")
-    payment.reversed_at, payment.reversed_by, payment.reversal_reason = timezone.now(), by, reason
+    payment.reversed_at, payment.reversed_by, payment.reversal_reason = timezone.now(), by, reversal.reason
     stamp(payment, by).save()
     post_note(note, payment.received_on, by=by, job="")
-    return payment
 
 
 @transaction.atomic
@@ -243,6 +335,7 @@ def conversion_record(
         method=method,
         sent_on=notice_sent,
         by=by,
+        field="notice_sent",
     )
     check_rules(note, engine.Conversion("new", notice_sent, notice.deemed_received_on, principal), fields=NOTICE_FIELDS)
     stamp(notice, by).save()
@@ -270,6 +363,7 @@ def prepayment_record(
         method=method,
         sent_on=notice_sent,
         by=by,
+        field="notice_sent",
     )
     check_rules(
         note,
@@ -298,9 +392,9 @@ def default_record(
     cured_on: date | None = None,
     description: str = "",
     by=None,
-    job="",
 ) -> DefaultEvent:
-    """A covenant breach, misrepresentation or insolvency (section 7); insolvency accelerates (7(x))."""
+    """A covenant breach, misrepresentation or insolvency (section 7), pending approval: it takes
+    effect (default interest; an insolvency accelerates the note, 7(x)) once a second user approves."""
     note = lock_note(note)
     if kind not in DefaultEvent.Kind.values:
         raise refuse("kind", f"kind {kind!r} is not one of {', '.join(DefaultEvent.Kind.values)}")
@@ -311,24 +405,32 @@ def default_record(
     )
     check_rules(note, default_event(event), fields={"date": "occurred_on", "cured": "cured_on"})
     stamp(event, by).save()
-    post_note(note, occurred_on, by=by, job=job)
     return event
 
 
 @transaction.atomic
-def covenant_cure(*, event: DefaultEvent, cured_on: date, by=None, job="") -> DefaultEvent:
-    """A covenant breach cured (7(a)(ii)): within 5 business days it never became an Event of Default."""
+def cure_record(*, event: DefaultEvent, cured_on: date, description: str = "", by=None) -> Cure:
+    """The cure of a covenant breach (7(a)(ii)), pending approval: within five business days of the
+    breach it never became an Event of Default; later, default interest stops on the day of the cure."""
     note = lock_note(event.note)
     event = DefaultEvent.objects.select_for_update().get(pk=event.pk)
     if event.kind != DefaultEvent.Kind.COVENANT:
         raise refuse("cured_on", f"a {event.get_kind_display().lower()} is not cured; the holder may waive it")
-    if event.cured_on is not None:
-        raise refuse("cured_on", f"this breach was already cured on {event.cured_on}")
-    event.cured_on = cured_on
-    check_rules(note, default_event(event), without=f"CovenantBreach:{event.pk}", fields={"cured": "cured_on"})
-    stamp(event, by).save()
-    post_note(note, cured_on, by=by, job=job)
-    return event
+    if not event.is_approved:
+        raise refuse("event", "this breach is not approved: a cure follows an approved breach")
+    if event.ended_on is not None:
+        raise refuse("cured_on", f"this breach already ended on {event.ended_on}")
+    if event.cures.filter(approval=Approval.PENDING).exists():
+        raise refuse("cured_on", "a cure of this breach already awaits approval")
+    cure = Cure(default_event=event, cured_on=cured_on, description=description, recorded_by=by)
+    check_rules(
+        note,
+        engine.CovenantBreach(str(event.pk), event.occurred_on, cured_on),
+        without=f"CovenantBreach:{event.pk}",
+        fields={"cured": "cured_on"},
+    )
+    stamp(cure, by).save()
+    return cure
 
 
 @transaction.atomic
@@ -382,6 +484,7 @@ def acceleration_record(*, note: Note, notice_sent: date, method: str, by=None) 
         method=method,
         sent_on=notice_sent,
         by=by,
+        field="notice_sent",
     )
     check_rules(note, engine.AccelerationNotice("new", notice_sent, notice.deemed_received_on), fields=NOTICE_FIELDS)
     stamp(notice, by).save()

@@ -6,6 +6,8 @@ The views hold no rules: they call the services and show what they refuse next t
 
 from datetime import date, timedelta
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -13,6 +15,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from notes.models import (
@@ -44,9 +47,12 @@ from servicing.models import (
     AccelerationNotice,
     CollectionCost,
     Conversion,
+    Cure,
+    DefaultEvent,
     Document,
     JobRun,
     Payment,
+    PaymentReversal,
     Prepayment,
     Reminder,
     StatementDelivery,
@@ -111,7 +117,14 @@ QUEUE = [
         lambda p: f"on {p.prepayment_date}, principal {p.principal_requested or 'all'}; window to {p.window_end}",
     ),
     (AccelerationNotice, "Acceleration notice", lambda a: f"effective {a.notice.deemed_received_on}"),
+    (DefaultEvent, "Default", lambda d: f"{d}: {d.description}" if d.description else str(d)),
+    (Cure, "Cure", lambda c: f"{c.default_event} cured {c.cured_on}"),
     (Waiver, "Waiver", lambda w: f"{w.default_event} waived {w.waived_on}"),
+    (
+        PaymentReversal,
+        "Payment reversal",
+        lambda r: f"{r.payment.amount:,.2f} received {r.payment.received_on}: {r.reason}",
+    ),
     (CollectionCost, "Costs of collection", lambda c: f"{c.amount:,.2f} billed {c.billed_on}: {c.description}"),
     (
         Assignment,
@@ -128,6 +141,16 @@ QUEUE = [
 MODELS = {model._meta.model_name: model for model, _, _ in QUEUE}
 
 
+def _note_of(item):
+    for path in ("note", "default_event.note", "payment.note"):
+        value = item
+        for name in path.split("."):
+            value = getattr(value, name, None)
+        if value is not None:
+            return value
+    return None
+
+
 def approvals_queue(request):
     require(request.user, "servicing.view_payment")
     rows = []
@@ -142,7 +165,7 @@ def approvals_queue(request):
                     "kind": label,
                     "model": model._meta.model_name,
                     "what": describe(item),
-                    "note": getattr(item, "note", None) or getattr(getattr(item, "default_event", None), "note", None),
+                    "note": _note_of(item),
                     "mine": item.recorded_by_id == request.user.pk,
                 }
             )
@@ -171,18 +194,27 @@ def decide(request, model, pk, decision):
             messages.success(request, f"Rejected: {item}.")
     except ValidationError as e:
         messages.error(request, f"{item}: {'; '.join(e.messages)}")
-    return redirect(request.POST.get("next") or "servicing:approvals")
+    return redirect(_safe_next(request, "servicing:approvals"))
+
+
+def _safe_next(request, default: str) -> str:
+    """Where to go after an action: `next` only when it is a page of this site."""
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse(default)
 
 
 @require_POST
 def payment_reverse(request, pk):
-    """A payment keyed in error is reversed (by an approver other than its own), with the reason."""
-    require(request.user, APPROVE)
+    """Ask for a payment keyed in error to be reversed, with the reason; it is reversed when someone
+    other than whoever recorded or approved the payment approves the reversal."""
+    require(request.user, "servicing.add_paymentreversal")
     payment = get_object_or_404(Payment, pk=pk)
     _act(
         request,
-        lambda: services.payment_reverse(payment=payment, reason=request.POST.get("reason", ""), by=request.user),
-        lambda reversed_payment: f"Reversed: {reversed_payment}; the note was replayed without it.",
+        lambda: services.reversal_record(payment=payment, reason=request.POST.get("reason", ""), by=request.user),
+        lambda reversal: f"Recorded: {reversal}. It takes effect when another user approves it.",
     )
     return redirect(reverse("notes:detail", args=[payment.note_id]) + "#payments")
 
@@ -221,15 +253,15 @@ def warrant_action(request, pk, action):
     if action == "exercise":
         require(request.user, "notes.add_warrantexercise")
         form = WarrantExerciseForm(request.POST or None)
-    else:
+    elif action == "assign":
         require(request.user, "notes.add_warrantassignment")
         form = WarrantAssignmentForm(request.POST or None)
+    else:
+        raise Http404("no such warrant action")
     if request.method == "POST" and form.is_valid():
+        record = lifecycle.warrant_exercise_record if action == "exercise" else lifecycle.warrant_assignment_record
         try:
-            if action == "exercise":
-                item = lifecycle.warrant_exercise_record(warrant=warrant, by=request.user, **form.cleaned_data)
-            else:
-                item = lifecycle.warrant_assignment_record(warrant=warrant, by=request.user, **form.cleaned_data)
+            item = form.record_once(lambda: record(warrant=warrant, by=request.user, **form.cleaned_data))
         except ValidationError as e:
             add_service_errors(form, e)
         else:
@@ -246,8 +278,12 @@ def closing_prices(request):
     if request.method == "POST":
         require(request.user, "notes.add_closingprice")
         if form.is_valid():
+            d = form.cleaned_data
+            record = services.closing_price_record
             try:
-                price = services.closing_price_record(by=request.user, **form.cleaned_data)
+                price = form.record_once(
+                    lambda: record(issuer=d["issuer"], date=d["date"], close=d["close"], by=request.user)
+                )
             except ValidationError as e:
                 add_service_errors(form, e)
             else:
@@ -264,15 +300,17 @@ def corporate_action(request):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            action = lifecycle.corporate_action_record(
-                issuer=d["issuer"],
-                kind=d["kind"],
-                effective_on=d["effective_on"],
-                ratio=d["ratio"],
-                successor=d["successor"],
-                securities=form.securities(),
-                description=d["description"],
-                by=request.user,
+            action = form.record_once(
+                lambda: lifecycle.corporate_action_record(
+                    issuer=d["issuer"],
+                    kind=d["kind"],
+                    effective_on=d["effective_on"],
+                    ratio=d["ratio"],
+                    successor=d["successor"],
+                    securities=form.securities(),
+                    description=d["description"],
+                    by=request.user,
+                )
             )
         except ValidationError as e:
             add_service_errors(form, e, {"securities": "security_1"})
@@ -288,15 +326,20 @@ def statements(request):
     if request.method == "POST":
         require(request.user, "servicing.add_statementdelivery")
         try:
-            month = date.fromisoformat(f"{request.POST.get('month', '')}-01")
+            month = date.fromisoformat(f"{request.POST.get('month', '')[:7]}-01")
         except ValueError:
             messages.error(request, "month: give the month as YYYY-MM")
         else:
-            run = statements_run(month=month, by=request.user)
-            s = run.summary
-            messages.success(
-                request, f"Statements for {s['month']}: {s['deliveries_created']} new, {s['queued']} queued to send."
-            )
+            try:
+                run = statements_run(month=month, by=request.user)
+            except ValidationError as e:
+                messages.error(request, "; ".join(e.messages))
+            else:
+                s = run.summary
+                messages.success(
+                    request,
+                    f"Statements for {s['month']}: {s['deliveries_created']} new, {s['queued']} queued to send.",
+                )
         return redirect("servicing:statements")
     deliveries = StatementDelivery.objects.select_related("holder", "document").order_by("-month", "holder__name")
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
@@ -319,6 +362,18 @@ def jobs(request):
     return render(request, "servicing/jobs.html", {"page": page, "section": "operations"})
 
 
+# A preview is the stored HTML of a document: shown sandboxed (no script, no form, no navigation),
+# with its own style block and nothing fetched from anywhere.
+PREVIEW_POLICY = {
+    "default-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": [SELF, "data:"],
+    "sandbox": True,
+    "frame-ancestors": [SELF],
+}
+
+
+@csp(PREVIEW_POLICY)
 def document_preview(request, pk):
     """The HTML the PDF was printed from, as it was printed."""
     require(request.user, "servicing.view_document")

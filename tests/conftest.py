@@ -1,3 +1,4 @@
+import secrets
 from datetime import date
 from decimal import Decimal as D
 
@@ -14,6 +15,11 @@ def media_root(settings, tmp_path):
     """Documents produced by a test are written under its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+def once(data: dict) -> dict:
+    """A staff form's data with the one-time token a rendered form carries (servicing.once)."""
+    return data | {"once": secrets.token_urlsafe(12)}
 
 
 def user_in(username: str, *groups: str):

@@ -135,7 +135,9 @@ def test_every_admin_page_opens(admin_client, make_note, staff, approve):
         approve(lifecycle.corporate_action_record(issuer=note.issuer, kind="sale", effective_on=date(2024, 3, 18),
                                                   successor="Buyer Inc.", securities=[("Buyer stock", D("1.5"))],
                                                   by=staff))  # fmt: skip
-        event = services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
+        event = approve(
+            services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
+        )
         services.waiver_record(event=event, waived_on=date(2024, 3, 8), by=staff)
     for model in django_admin.site._registry:
         meta = model._meta
@@ -163,17 +165,23 @@ def test_an_assignment_added_in_the_admin_names_its_assignees(admin_client, make
     assert assignment.approval == "pending"
 
 
-def test_a_covenant_cure_is_recorded_from_the_admin_with_its_date(admin_client, make_note, staff):
+def test_a_covenant_cure_is_recorded_from_the_admin_with_its_date_and_waits_for_approval(
+    admin_client, make_note, staff, approve
+):
     from servicing import clock
-    from servicing.models import DefaultEvent
+    from servicing.models import Cure, DefaultEvent
 
     note = make_note()
     with clock.pinned(date(2024, 3, 20)):
-        breach = services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff)
+        breach = approve(services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff))
     action = {"action": "cure_selected", "_selected_action": [breach.pk]}
     page = admin_client.get("/admin/servicing/defaultevent/").content.decode()
     assert "2024-03-08" in page or "March 8, 2024" in page  # the cure deadline
     admin_client.post("/admin/servicing/defaultevent/", action | {"_confirm": "1", "cured_on": "2024-02-01"})
-    assert DefaultEvent.objects.get().cured_on is None  # before the breach: refused
+    assert not Cure.objects.exists()  # before the breach: refused
     admin_client.post("/admin/servicing/defaultevent/", action | {"_confirm": "1", "cured_on": "2024-03-11"})
-    assert DefaultEvent.objects.get().cured_on == date(2024, 3, 11)
+    cure = Cure.objects.get()
+    assert (cure.cured_on, cure.approval, DefaultEvent.objects.get().ended_on) == (date(2024, 3, 11), "pending", None)
+    with clock.pinned(date(2024, 3, 20)):
+        approve(cure)
+    assert DefaultEvent.objects.get().ended_on == date(2024, 3, 11)

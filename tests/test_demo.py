@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_demo_has_something_due_something_past_due_and_an_open_window():
     out = StringIO()
     call_command("load_demo", stdout=out)
-    numbers = ["DEMO-CURRENT", "DEMO-CURRENT-1", "DEMO-INNOVO", "DEMO-LATE"]
+    numbers = ["DEMO-CURRENT", "DEMO-CURRENT/1", "DEMO-INNOVO", "DEMO-LATE"]
     assert sorted(Note.objects.values_list("number", flat=True)) == numbers
     login = out.getvalue().strip().splitlines()[-1]
     username, password = login.split(" as ")[1].split(" / ")
@@ -31,7 +31,7 @@ def test_the_demo_has_something_due_something_past_due_and_an_open_window():
     current = Note.objects.get(number="DEMO-CURRENT")
     assert not DefaultPeriod.objects.filter(note=current).exists()
     assert current.accrued_interest > 0  # interest coming due on the first business day of December
-    substitute = Note.objects.get(number="DEMO-CURRENT-1")
+    substitute = Note.objects.get(number="DEMO-CURRENT/1")
     assert (substitute.parent, substitute.principal) == (current, 62500)
     assert Payment.objects.get(note=late, approval="pending").amount == 750  # for the staff login to approve
     assert Reminder.objects.filter(kind="past_due", note=late).exists()  # on the landing page

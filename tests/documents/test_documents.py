@@ -83,10 +83,10 @@ def test_the_prepayment_notice_shows_the_window_and_the_payoff(make_note, staff,
     assert "Unpaid and accrued interest 10,300.00" in text
 
 
-def test_a_notice_of_default_lists_the_events_and_what_is_owed(make_note, staff):
+def test_a_notice_of_default_lists_the_events_and_what_is_owed(make_note, staff, approve):
     note = make_note()
     with clock.pinned(date(2024, 3, 20)):
-        services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff)
+        approve(services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff))
     note.refresh_from_db()
     text = pdf_text(documents.default_notice_produce(note=note))
     assert "NOTICE OF DEFAULT AND ACCELERATION" in text

@@ -12,7 +12,7 @@ from servicing.dashboard import dashboard
 pytestmark = pytest.mark.django_db
 
 
-def test_past_due_is_what_the_engine_has_past_due(make_note, staff):
+def test_past_due_is_what_the_engine_has_past_due(make_note, staff, approve):
     note = make_note()
     close_books(through=date(2024, 3, 1))
     # On 1 March January's 2,200.00 is past due; February's bills (2,900.00 and 861.94) fall due that day.
@@ -20,7 +20,7 @@ def test_past_due_is_what_the_engine_has_past_due(make_note, staff):
     assert (d.past_due, d.notes_past_due) == (D("2200.00"), 1)
     assert dashboard(date(2024, 3, 2)).past_due == D("2200.00") + D("2900.00") + D("861.94")
     with clock.pinned(date(2024, 3, 4)):
-        services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff)
+        approve(services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff))
     close_books(through=date(2024, 3, 4))
     # Accelerated on 4 March: principal and every bill past due from the 5th (1–3 March billed at 300.00,
     # default interest of 1–3 March 90.00 + 13 % on 2,200.00 for a day and on 5,100.00 for two = 4.42).

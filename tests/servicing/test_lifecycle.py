@@ -56,8 +56,8 @@ def test_a_partial_assignment_issues_substitute_notes_with_identical_terms(make_
     assignment = assign(note, [(bea, D("100000.01")), (cal, D("33333.33"))], approve, staff)
     subs = [part.substitute for part in assignment.parts.order_by("pk")]
     assert [(s.number, s.holder, s.principal, s.accrues_from) for s in subs] == [
-        (f"{note.number}-1", bea, D("100000.01"), date(2024, 3, 15)),
-        (f"{note.number}-2", cal, D("33333.33"), date(2024, 3, 15)),
+        (f"{note.number}/1", bea, D("100000.01"), date(2024, 3, 15)),
+        (f"{note.number}/2", cal, D("33333.33"), date(2024, 3, 15)),
     ]
     for s in subs:
         assert s.parent == note
@@ -229,7 +229,7 @@ def test_a_warrant_is_assigned_in_part_to_a_substitute_warrant(warrant, staff, a
     )
     sub = assignment.substitute
     assert (sub.number, sub.holder, sub.shares, sub.exercise_price, sub.expires_on, sub.parent) == (
-        f"{warrant.number}-1",
+        f"{warrant.number}/1",
         bea,
         2500,
         warrant.exercise_price,
@@ -251,14 +251,14 @@ def test_the_close_records_a_warrants_expiry(warrant):
 # Defaults and waivers (section 7).
 
 
-def test_a_covenant_breach_shows_its_cure_deadline_and_a_cure_in_time_costs_nothing(make_note, staff):
+def test_a_covenant_breach_shows_its_cure_deadline_and_a_cure_in_time_costs_nothing(make_note, staff, approve):
     note = make_note()
     with clock.pinned(date(2024, 3, 20)):
-        breach = services.default_record(note=note, kind="covenant", occurred_on=date(2024, 2, 14), by=staff)
+        breach = approve(services.default_record(note=note, kind="covenant", occurred_on=date(2024, 2, 14), by=staff))
         assert breach.cure_deadline == date(2024, 2, 22)  # five business days; 19 February is a holiday
-        services.covenant_cure(event=breach, cured_on=date(2024, 2, 22), by=staff)
-        late = services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff)
-        services.covenant_cure(event=late, cured_on=date(2024, 3, 11), by=staff)  # deadline 8 March
+        approve(services.cure_record(event=breach, cured_on=date(2024, 2, 22), by=staff))
+        late = approve(services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff))
+        approve(services.cure_record(event=late, cured_on=date(2024, 3, 11), by=staff))  # deadline 8 March
     assert list(note.default_periods.filter(kind="covenant").values_list("start", "end")) == [
         (date(2024, 3, 9), date(2024, 3, 11))
     ]
@@ -268,7 +268,9 @@ def test_a_waiver_ends_a_misrepresentation_only_once_approved(make_note, staff, 
     note = make_note()
     pay_bills_on_time(note, staff, approve, through=date(2024, 3, 1))
     with clock.pinned(date(2024, 3, 20)):
-        misrep = services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
+        misrep = approve(
+            services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
+        )
         waiver = services.waiver_record(event=misrep, waived_on=date(2024, 3, 11), by=staff)
         close_books(through=date(2024, 3, 19))
         note.refresh_from_db()
@@ -282,10 +284,12 @@ def test_a_waiver_ends_a_misrepresentation_only_once_approved(make_note, staff, 
     assert note.accrued_default_interest == D("210.00")  # 7 days × 30.00
 
 
-def test_an_insolvency_is_not_waived_here(make_note, staff):
+def test_an_insolvency_is_not_waived_here(make_note, staff, approve):
     note = make_note()
     with clock.pinned(date(2024, 3, 20)):
-        insolvency = services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff)
+        insolvency = approve(
+            services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff)
+        )
     refused("default_event", services.waiver_record, event=insolvency, waived_on=date(2024, 3, 11), by=staff)
 
 

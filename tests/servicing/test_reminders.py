@@ -56,10 +56,10 @@ def test_a_holders_conversion_window_closing(make_note, staff, approve):
     assert ("window_closing", date(2024, 4, 17)) not in kinds(date(2024, 4, 12))  # three business days away
 
 
-def test_a_covenant_cure_deadline(make_note, staff):
+def test_a_covenant_cure_deadline(make_note, staff, approve):
     note = make_note()
     with clock.pinned(date(2024, 3, 4)):
-        services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff)
+        approve(services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff))
     assert ("cure_deadline", date(2024, 3, 8)) in kinds(date(2024, 3, 4))
 
 

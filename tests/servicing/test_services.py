@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from notes.models import Note
-from servicing import clock, engine, services
+from servicing import approvals, clock, engine, services
 from servicing.models import Conversion, LedgerEntry, Payment, Prepayment
 from servicing.selectors import note_balances, note_events
 from tests.conftest import user_in
@@ -155,7 +155,7 @@ def test_balances_from_the_ledger_equal_the_engine(make_note, staff, approve):
                 by=staff,
             )
         )
-        services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 6, 3), by=staff)
+        approve(services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 6, 3), by=staff))
         from servicing.close import close_books
 
         close_books(through=date(2024, 6, 30))
@@ -192,7 +192,7 @@ def test_ledger_entries_can_be_neither_changed_nor_deleted(make_note):
     assert LedgerEntry.objects.get(pk=entry.pk).amount == D("365000.00")
 
 
-def test_a_payment_keyed_in_error_is_reversed_by_another_approver_and_the_note_replayed(
+def test_a_payment_keyed_in_error_is_reversed_once_someone_else_approves_and_the_note_replayed(
     make_note, staff, approve, approver
 ):
     second = user_in("second-approver", "approver")
@@ -203,11 +203,19 @@ def test_a_payment_keyed_in_error_is_reversed_by_another_approver_and_the_note_r
         )
         note.refresh_from_db()
         assert note_balances(note).interest_due == D("0.00")
+        reversal = services.reversal_record(payment=payment, reason="wire returned", by=second)
+        note.refresh_from_db()
+        assert note_balances(note).interest_due == D("0.00")  # pending: nothing moves yet
+        refused(services.reversal_record, "payment", payment=payment, reason="twice", by=staff)
+        with pytest.raises(ValidationError, match="different user must approve"):
+            approvals.approve(reversal, by=second)  # who asked for it
+        with pytest.raises(ValidationError, match="recorded or approved this payment"):
+            approvals.approve(reversal, by=approver)  # who approved the payment
         with pytest.raises(PermissionDenied):
-            services.payment_reverse(payment=payment, reason="wire returned", by=staff)
-        with pytest.raises(ValidationError, match="a different approver must reverse it"):
-            services.payment_reverse(payment=payment, reason="wire returned", by=approver)
-        services.payment_reverse(payment=payment, reason="wire returned", by=second)
+            approvals.approve(reversal, by=staff)  # who recorded it, and no approver at all
+        assert Payment.objects.get().reversed_at is None
+        third = user_in("third-approver", "approver")
+        approvals.approve(reversal, by=third)
     note.refresh_from_db()
     assert note_balances(note).interest_due == D("2200.00")
     reversal = LedgerEntry.objects.get(kind="reversal")
@@ -216,6 +224,5 @@ def test_a_payment_keyed_in_error_is_reversed_by_another_approver_and_the_note_r
         D("2200.00"),
         D("-2200.00"),
     )
-    assert Payment.objects.get().reversal_reason == "wire returned"
-    with pytest.raises(ValidationError):
-        services.payment_reverse(payment=payment, reason="again", by=second)
+    assert (Payment.objects.get().reversal_reason, Payment.objects.get().reversed_by) == ("wire returned", third)
+    refused(services.reversal_record, "payment", payment=payment, reason="again", by=second)

@@ -7,6 +7,7 @@ from django.urls import reverse
 from servicing import clock, services
 from servicing.close import close_books
 from servicing.selectors import note_balances
+from tests.conftest import once
 
 pytestmark = pytest.mark.django_db
 
@@ -115,10 +116,10 @@ def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_saved(client,
     note = make_note()
     client.force_login(staff)
     url = reverse("servicing:record", args=[note.pk, "payment"])
-    page = client.post(url, {"received_on": "2024-01-02", "amount": "10.00"}).content.decode()
+    page = client.post(url, once({"received_on": "2024-01-02", "amount": "10.00"})).content.decode()
     assert "received_on 2024-01-02 is before the agreement date 2024-01-10" in page
     assert 'id="id_received_on"' in page and "is-invalid" in page
-    page = client.post(url, {"received_on": "2024-02-01", "amount": "-5"}).content.decode()
+    page = client.post(url, once({"received_on": "2024-02-01", "amount": "-5"})).content.decode()
     assert "Ensure this value is greater than or equal to 0.01" in page
     assert not note.payments.exists()
 
@@ -128,7 +129,7 @@ def test_a_payment_recorded_then_approved_by_another_user_changes_the_balance(cl
     close_books(through=date(2024, 2, 5))
     client.force_login(staff)
     response = client.post(
-        reverse("servicing:record", args=[note.pk, "payment"]), {"received_on": "2024-02-01", "amount": "2200.00"}
+        reverse("servicing:record", args=[note.pk, "payment"]), once({"received_on": "2024-02-01", "amount": "2200.00"})
     )
     assert response.status_code == 302
     payment = note.payments.get()
@@ -148,7 +149,7 @@ def test_the_notice_form_shows_the_deemed_received_date_before_saving(client, ma
     client.force_login(staff)
     url = reverse("servicing:record", args=[note.pk, "prepayment"])
     data = {"notice_sent": "2024-04-11", "method": "overnight_courier", "prepayment_date": "2024-04-22"}
-    page = client.post(url, data | {"preview": "1"}).content.decode()
+    page = client.post(url, once(data | {"preview": "1"})).content.decode()
     assert "deemed to receive the notice on Friday 2024-04-12" in page
     assert "conversion window runs through Wednesday 2024-04-17" in page
     assert not note.prepayments.exists()
@@ -198,7 +199,7 @@ def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, sta
     assert queries() == few
 
 
-def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_by_another_approver(
+def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_else_approves(
     client, make_note, staff, approve, approver
 ):
     from tests.conftest import user_in
@@ -210,14 +211,19 @@ def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_by_another_appr
             services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
         )
     url = reverse("servicing:payment_reverse", args=[payment.pk])
+    client.force_login(user_in("viewer", "viewer"))
+    assert client.post(url, {"reason": "wire returned"}).status_code == 403  # a viewer may not
     client.force_login(staff)
-    assert client.post(url, {"reason": "wire returned"}).status_code == 403  # a servicer may not
-    client.force_login(approver)
-    assert "Reverse" in client.get(note.get_absolute_url()).content.decode()
+    assert "Ask to reverse" in client.get(note.get_absolute_url()).content.decode()
     page = client.post(url, {"reason": "wire returned"}, follow=True).content.decode()
-    assert "a different approver must reverse it" in page  # its own approver may not either
+    assert "takes effect when another user approves it" in page
+    reversal = payment.reversals.get()
+    client.force_login(approver)  # who approved the payment
+    page = client.post(reverse("servicing:decide", args=["paymentreversal", reversal.pk, "approve"]), follow=True)
+    assert "someone else must approve its reversal" in page.content.decode()
     client.force_login(user_in("second", "approver"))
-    page = client.post(url, {"reason": "wire returned"}, follow=True).content.decode()
+    client.post(reverse("servicing:decide", args=["paymentreversal", reversal.pk, "approve"]))
+    page = client.get(note.get_absolute_url()).content.decode()
     assert "Reversed" in page and "wire returned" in page
     note.refresh_from_db()
     assert note_balances(note).interest_due == D("2200.00")
@@ -281,19 +287,40 @@ def test_each_workflow_form_records_through_its_service(client, make_note, staff
     other = holder_create(name="Bea Other")
     data = data | {"assignee_1": other.pk, "participant": other.pk}
     client.force_login(staff)
-    response = client.post(reverse("servicing:record", args=[note.pk, kind]), data)
+    response = client.post(reverse("servicing:record", args=[note.pk, kind]), once(data))
     assert response.status_code == 302, response.content.decode()[-3000:]
     assert getattr(note, made).count() == 1
 
 
-def test_the_cure_and_waiver_forms_end_a_default(client, make_note, staff):
+def test_the_cure_and_waiver_forms_record_an_end_to_a_default_for_approval(client, make_note, staff, approve):
     note = make_note()
     with clock.pinned(date(2024, 3, 20)):
-        breach = services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff)
-        misrep = services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
+        breach = approve(services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff))
+        misrep = approve(
+            services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
+        )
     client.force_login(staff)
-    client.post(reverse("servicing:record", args=[note.pk, "cure"]), {"event": breach.pk, "cured_on": "2024-03-08"})
-    client.post(reverse("servicing:record", args=[note.pk, "waiver"]), {"event": misrep.pk, "waived_on": "2024-03-11"})
-    breach.refresh_from_db()
-    assert breach.cured_on == date(2024, 3, 8)
+    url = reverse("servicing:record", args=[note.pk, "cure"])
+    client.post(url, once({"event": breach.pk, "cured_on": "2024-03-08"}))
+    client.post(
+        reverse("servicing:record", args=[note.pk, "waiver"]), once({"event": misrep.pk, "waived_on": "2024-03-11"})
+    )
+    assert (breach.cures.get().cured_on, breach.cures.get().approval) == (date(2024, 3, 8), "pending")
     assert misrep.waivers.get().approval == "pending"
+    with clock.pinned(date(2024, 3, 20)):
+        approve(breach.cures.get())
+    breach.refresh_from_db()
+    assert breach.ended_on == date(2024, 3, 8)
+
+
+def test_a_form_submitted_twice_records_once(client, make_note, staff):
+    note = make_note()
+    client.force_login(staff)
+    url = reverse("servicing:record", args=[note.pk, "payment"])
+    data = once({"received_on": "2024-02-01", "amount": "2200.00"})
+    assert client.post(url, data).status_code == 302
+    page = client.post(url, data).content.decode()
+    assert "this form was already submitted" in page
+    assert note.payments.count() == 1
+    page = client.post(url, {"received_on": "2024-02-01", "amount": "2200.00"}).content.decode()  # no token
+    assert "this page is out of date" in page and note.payments.count() == 1

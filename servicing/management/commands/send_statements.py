@@ -1,5 +1,6 @@
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from servicing.deliveries import statements_run
@@ -17,7 +18,10 @@ class Command(BaseCommand):
             first = date.fromisoformat(f"{month}-01")
         except ValueError:
             raise CommandError(f"--month: {month!r} is not a month (YYYY-MM)") from None
-        run = statements_run(month=first, holder_ids=holder)
+        try:
+            run = statements_run(month=first, holder_ids=holder)
+        except ValidationError as e:
+            raise CommandError("; ".join(e.messages)) from None
         s = run.summary
         self.stdout.write(
             f"statements for {s['month']}: {s['deliveries_created']} new deliveries, {s['queued']} queued "
