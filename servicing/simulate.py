@@ -2,39 +2,91 @@
 
 Everything is created with the same service functions the staff pages call, posted by the same
 close job, and read back from the stored ledger and records.
+
+A scenario comes from outside, so it is read with bounds before any of it is used: its size, its
+nesting, the number of its events, the type and length of every value, the digits of every number
+and the range of every date. A malformed file is refused with a ScenarioError naming the JSON path
+(`note.principal`, `events[3].notice.sent`), never with an exception from deeper down.
 """
 
+import json
+import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
+from holders.models import Holder
 from holders.services import holder_create
-from notes.models import Note
+from notes.models import ClosingPrice, Issuer, Note
 from servicing import approvals, clock, services
 from servicing.close import close_books
+from servicing.engine.errors import RuleError
 from servicing.models import Acceleration, Conversion, DefaultPeriod, LedgerEntry, Payment, Period, Prepayment
 from servicing.selectors import ledger_sums, note_balances
 
 JOB = "simulate"
+
+# Bounds on what one scenario may ask for. A real note's scenario is a few kilobytes, nested four
+# deep, with tens of events; these leave room for a long note's whole life.
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 20
+MAX_EVENTS = 1000
+MAX_CLOSES = 250  # a year of trading days; only the five before the agreement date count (4(a))
+MAX_LOCKOUT_MONTHS = 120
+# Numbers: at most 20 digits, 10 of them after the point, and never more than the column that
+# stores the figure holds.
+MAX_DIGITS, MAX_PLACES = 20, 10
+MAX_NUMBER_CHARS = 40
+# Dates: a century inside the ends of Python's calendar, so that no date arithmetic done before a
+# date is checked against the note's window (a notice's deemed receipt, a calendar's holidays)
+# can overflow.
+EARLIEST_DATE, LATEST_DATE = date(100, 1, 1), date(9899, 12, 31)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_TYPE_CHARS = 40
 
 
 class ScenarioError(Exception):
     """A malformed or rule-breaking scenario; the message names where and why."""
 
 
+def load(raw: bytes) -> dict:
+    """The scenario in `raw` (a file's bytes), refused unless it is UTF-8 JSON within the bounds."""
+    if len(raw) > MAX_BYTES:
+        raise ScenarioError(f"larger than {MAX_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constant, parse_int=_whole_number)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"not JSON: {e}") from None
+    except RecursionError:
+        raise ScenarioError(f"nested more than {MAX_DEPTH} deep") from None
+    if _depth(data) > MAX_DEPTH:
+        raise ScenarioError(f"nested more than {MAX_DEPTH} deep")
+    return data
+
+
 def simulate(data: dict) -> tuple[Note, dict]:
     if not isinstance(data, dict):
-        raise ScenarioError("the scenario must be a JSON object")
+        raise ScenarioError(f"scenario: {_show(data)} must be a JSON object")
     n = _object(data, "note", "note")
     as_of = _date(data, "as_of", "as_of")
+    # Refused before anything is created: the count of events bounds the work of recording them.
+    events = _list(data, "events", "events", MAX_EVENTS, default=[])
+    agreement_date = _date(n, "agreement_date", "note.agreement_date")
+    if as_of < agreement_date:
+        raise ScenarioError(f"as_of: {as_of} is before the agreement date {agreement_date}")
     with clock.pinned(as_of):
         note = _create_note(data, n)
-        if as_of < note.agreement_date:
-            raise ScenarioError(f"as_of: {as_of} is before the agreement date {note.agreement_date}")
-        events = data.get("events", [])
-        if not isinstance(events, list):
-            raise ScenarioError("events: must be a list")
+        # The close replays every day through as_of: bounded by the note's window, checked first.
+        try:
+            note.terms.check_day("as_of", as_of)
+        except RuleError as e:
+            raise ScenarioError(f"as_of: {e.message}") from None
         for i, event in enumerate(events):
             with _where(f"events[{i}]"):
                 _record(note, event, f"events[{i}]")
@@ -124,53 +176,78 @@ def report(note: Note) -> dict:
 
 
 def _create_note(data: dict, n: dict) -> Note:
-    issuer = services.issuer_for(
-        _text(_object(data, "issuer", "issuer", {"name": "Innovo Group Inc."}), "name", "issuer.name")
-    )
+    i = _object(data, "issuer", "issuer", {"name": "Innovo Group Inc."})
+    issuer = services.issuer_for(_text(i, "name", "issuer.name", max_length=_column(Issuer, "name").max_length))
     h = _object(data, "holder", "holder", {"name": "Scenario holder"})
+    name = _text(h, "name", "holder.name", max_length=_column(Holder, "name").max_length)
+    email = _text(h, "email", "holder.email", max_length=_column(Holder, "email").max_length, required=False)
     with _where("holder"):
-        holder = holder_create(name=_text(h, "name", "holder.name"), email=h.get("email") or "", by=None)
+        holder = holder_create(name=name, email=email or "", by=None)
     agreement_date = _date(n, "agreement_date", "note.agreement_date")
-    price = _decimal(n, "conversion_price", "note.conversion_price", required=False)
+    price = _term(n, "conversion_price", required=False)
+    premium = _term(n, "conversion_premium", required=False)
     if price is None:
-        closes = n.get("reference_closes")
-        if not isinstance(closes, list):
+        if n.get("reference_closes") is None:
             raise ScenarioError("note.reference_closes: give the closing prices, or note.conversion_price")
+        closes = _list(n, "reference_closes", "note.reference_closes", MAX_CLOSES)
+        # The conversion price is the premium times the average close (4(a)): with every close
+        # below the largest price a note can store, so is their average.
+        times = premium if premium is not None else _column(Note, "conversion_premium").default
+        largest = _ceiling(_column(Note, "conversion_price"))
         for i, c in enumerate(closes):
             path = f"note.reference_closes[{i}]"
-            with _where(path):
-                services.closing_price_record(
-                    issuer=issuer, date=_date(c, "date", f"{path}.date"), close=_decimal(c, "close", f"{path}.close")
+            c = _item(c, path)
+            day = _date(c, "date", f"{path}.date")
+            close = _decimal(c, "close", f"{path}.close", column=_column(ClosingPrice, "close"))
+            if times * close >= largest:
+                raise ScenarioError(
+                    f"{path}.close: {close} times the conversion premium {times} is not below {largest:,}, "
+                    "the largest conversion price a note can have"
                 )
+            with _where(path):
+                services.closing_price_record(issuer=issuer, date=day, close=close)
     terms = {
-        "default_rate_spread": _decimal(n, "default_rate_spread", "note.default_rate_spread", required=False),
-        "max_lawful_rate": _decimal(n, "max_lawful_rate", "note.max_lawful_rate", required=False),
-        "conversion_premium": _decimal(n, "conversion_premium", "note.conversion_premium", required=False),
-        "prepayment_lockout_months": _integer(n, "prepayment_lockout_months", "note.prepayment_lockout_months"),
-        "calendar": n.get("calendar"),
+        "default_rate_spread": _term(n, "default_rate_spread", required=False),
+        "max_lawful_rate": _term(n, "max_lawful_rate", required=False),
+        "conversion_premium": premium,
+        "prepayment_lockout_months": _integer(
+            n, "prepayment_lockout_months", "note.prepayment_lockout_months", low=0, high=MAX_LOCKOUT_MONTHS
+        ),
+        "calendar": _text(
+            n, "calendar", "note.calendar", max_length=_column(Note, "calendar").max_length, required=False
+        ),
     }
+    maturity_date = _date(n, "maturity_date", "note.maturity_date")
+    principal, rate = _term(n, "principal"), _term(n, "rate")
     with _where("note"):
         return services.note_create(
             issuer=issuer,
             holder=holder,
             agreement_date=agreement_date,
-            maturity_date=_date(n, "maturity_date", "note.maturity_date"),
-            principal=_decimal(n, "principal", "note.principal"),
-            rate=_decimal(n, "rate", "note.rate"),
+            maturity_date=maturity_date,
+            principal=principal,
+            rate=rate,
             conversion_price=price,
             job=JOB,
             **{k: v for k, v in terms.items() if v is not None},
         )
 
 
+def _term(n: dict, name: str, *, required: bool = True) -> Decimal | None:
+    """A figure of `note`, bounded by the Note column that stores it."""
+    return _decimal(n, name, f"note.{name}", column=_column(Note, name), required=required)
+
+
 def _record(note: Note, e: dict, path: str) -> None:
     """Record the event as staff would, and approve it with the system approver (four-eyes)."""
-    if not isinstance(e, dict):
-        raise ScenarioError(f"{path}: must be an object")
-    kind = e.get("type")
+    e = _item(e, path)
+    kind = _text(e, "type", f"{path}.type", max_length=MAX_TYPE_CHARS)
     if kind == "payment":
         item = services.payment_record(
-            note=note, received_on=_date(e, "date", f"{path}.date"), amount=_decimal(e, "amount", f"{path}.amount")
+            allow_future=True,  # a payment after as_of is checked, and changes nothing (simulate.md)
+            note=note,
+            received_on=_date(e, "date", f"{path}.date"),
+            amount=_decimal(e, "amount", f"{path}.amount", column=_column(Payment, "amount")),
         )
     elif kind == "conversion":
         sent, method = _notice(e, path)
@@ -193,8 +270,8 @@ def _record(note: Note, e: dict, path: str) -> None:
             kind={"covenant_breach": "covenant"}.get(kind, kind),
             occurred_on=occurred_on,
             cured_on=cured_on,
-            job=JOB,
         )
+        approvals.approve(event, by=approvals.system_approver())
         if waived_on is None:
             return
         item = services.waiver_record(event=event, waived_on=waived_on)
@@ -203,7 +280,7 @@ def _record(note: Note, e: dict, path: str) -> None:
         item = services.acceleration_record(note=note, notice_sent=sent, method=method)
     else:
         raise ScenarioError(
-            f"{path}.type: {kind!r} is not one of payment, conversion, prepayment, covenant_breach, "
+            f"{path}.type: {_show(kind)} is not one of payment, conversion, prepayment, covenant_breach, "
             "misrepresentation, insolvency, acceleration"
         )
     approvals.approve(item, by=approvals.system_approver())
@@ -242,29 +319,63 @@ class _where:
 
 def _notice(e: dict, path: str) -> tuple[date, str]:
     notice = _object(e, "notice", f"{path}.notice")
-    method = notice.get("method")
-    if not isinstance(method, str):
-        raise ScenarioError(f"{path}.notice.method: required")
+    method = _text(notice, "method", f"{path}.notice.method", max_length=MAX_TYPE_CHARS)
     return _date(notice, "sent", f"{path}.notice.sent"), method
 
 
 def _principal(e: dict, path: str) -> Decimal | None:
     if e.get("principal") == "all":
         return None
-    return _decimal(e, "principal", f"{path}.principal")
+    return _decimal(e, "principal", f"{path}.principal", column=_column(Conversion, "principal_requested"))
 
 
-def _object(data: dict, key: str, path: str, default=None) -> dict:
-    value = data.get(key, default)
-    if not isinstance(value, dict):
+# Reading the parsed JSON. Each helper takes an object (a dict) and a key, and refuses, naming the
+# path, a value of the wrong type or out of bounds; a missing optional value is None.
+
+
+def _object(data: dict, key: str, path: str, default: dict | None = None) -> dict:
+    value = data.get(key)
+    if value is None:
+        value = default
+    if value is None:
         raise ScenarioError(f"{path}: required, as an object")
+    return _item(value, path)
+
+
+def _item(value, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{path}: {_show(value)} must be an object")
     return value
 
 
-def _text(data: dict, key: str, path: str) -> str:
+def _list(data: dict, key: str, path: str, most: int, default: list | None = None) -> list:
     value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if value is None:
+        value = default
+    if not isinstance(value, list):
+        raise ScenarioError(
+            f"{path}: required, as a list" if value is None else f"{path}: {_show(value)} must be a list"
+        )
+    if len(value) > most:
+        raise ScenarioError(f"{path}: {len(value):,} given, at most {most:,}")
+    return value
+
+
+def _text(data: dict, key: str, path: str, *, max_length: int, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if value is None:
         raise ScenarioError(f"{path}: required, as a non-empty string")
+    if not isinstance(value, str):
+        raise ScenarioError(f"{path}: {_show(value)} must be a string")
+    if required and not value.strip():
+        raise ScenarioError(f"{path}: required, as a non-empty string")
+    if len(value) > max_length:
+        raise ScenarioError(f"{path}: at most {max_length} characters, {len(value):,} given")
+    # A name or code is one line; the database refuses NUL, and an encoder a lone surrogate.
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in value):
+        raise ScenarioError(f"{path}: {_show(value)} must be one line, without control characters")
     return value
 
 
@@ -272,34 +383,118 @@ def _date(data: dict, key: str, path: str, required: bool = True) -> date | None
     value = data.get(key)
     if value is None and not required:
         return None
+    if value is None:
+        raise ScenarioError(f"{path}: required, as a date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ScenarioError(f"{path}: {value!r} is not a date (YYYY-MM-DD)") from None
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+            raise ValueError
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ScenarioError(f"{path}: {_show(value)} is not a date (YYYY-MM-DD)") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ScenarioError(f"{path}: {day} is outside the dates a scenario can name, {EARLIEST_DATE} to {LATEST_DATE}")
+    return day
 
 
-def _decimal(data: dict, key: str, path: str, required: bool = True) -> Decimal | None:
+def _decimal(data: dict, key: str, path: str, *, column=None, required: bool = True) -> Decimal | None:
+    """A number written as a string, with no more digits than MAX_DIGITS, MAX_PLACES and the
+    `column` (a DecimalField) that stores it allow."""
     value = data.get(key)
     if value is None and not required:
         return None
     if not isinstance(value, str):
-        raise ScenarioError(f"{path}: {value!r} must be a decimal number written as a string")
+        raise ScenarioError(f"{path}: {_show(value)} must be a decimal number written as a string")
+    if len(value) > MAX_NUMBER_CHARS:
+        raise ScenarioError(f"{path}: {_show(value)} is longer than {MAX_NUMBER_CHARS} characters")
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise ScenarioError(f"{path}: {value!r} is not a decimal number") from None
+        raise ScenarioError(f"{path}: {_show(value)} is not a decimal number") from None
     if not number.is_finite():
-        raise ScenarioError(f"{path}: {value!r} is not a finite number")
+        raise ScenarioError(f"{path}: {_show(value)} is not a finite number")
+    digits, places = MAX_DIGITS, MAX_PLACES
+    if column is not None:
+        digits, places = min(digits, column.max_digits), min(places, column.decimal_places)
+    given_whole, given_places = _digits(number)
+    if given_places > places:
+        raise ScenarioError(f"{path}: {_show(value)} has more than {places} decimal places")
+    if given_whole > digits - places:
+        raise ScenarioError(f"{path}: {_show(value)} has more than {digits - places} digits before the decimal point")
     return number
 
 
-def _integer(data: dict, key: str, path: str) -> int | None:
+def _digits(number: Decimal) -> tuple[int, int]:
+    """The digits before and after the point of a finite number; trailing zeros after the point
+    and leading zeros count for nothing (0.0750 has three places, 1e3 four digits)."""
+    _, figures, exponent = number.as_tuple()
+    if not any(figures):
+        return 0, 0
+    while exponent < 0 and figures[-1] == 0:
+        figures, exponent = figures[:-1], exponent + 1
+    return max(len(figures) + exponent, 0), max(-exponent, 0)
+
+
+def _integer(data: dict, key: str, path: str, *, low: int, high: int) -> int | None:
     value = data.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(f"{path}: {value!r} must be a whole number")
+        raise ScenarioError(f"{path}: {_show(value)} must be a whole number")
+    if not low <= value <= high:
+        raise ScenarioError(f"{path}: {value} must be from {low} to {high}")
     return value
+
+
+def _column(model, name: str):
+    return model._meta.get_field(name)
+
+
+def _ceiling(column) -> Decimal:
+    """The first number too large for a DecimalField."""
+    return Decimal(10) ** (column.max_digits - column.decimal_places)
+
+
+def _show(value) -> str:
+    """A value as an error message quotes it: one line, and short."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+class _LongNumber:
+    """A JSON integer of more digits than any figure has; no helper accepts it."""
+
+    def __init__(self, length: int):
+        self.length = length
+
+    def __repr__(self) -> str:
+        return f"a number of {self.length:,} digits"
+
+
+def _whole_number(text: str) -> int | _LongNumber:
+    # Python refuses to convert an integer of more than 4,300 digits; a figure has at most 20.
+    return int(text) if len(text) <= MAX_DIGITS + 1 else _LongNumber(len(text.lstrip("-")))
+
+
+def _no_constant(name: str):
+    raise ScenarioError(f"{name} is not a number (JSON has no NaN or Infinity)")
+
+
+def _depth(data) -> int:
+    """How deep objects and lists nest in `data` (counted without recursion), up to MAX_DEPTH + 1."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _m(amount: Decimal) -> str:

@@ -1,0 +1,236 @@
+"""What an attacker tried, refused: history that saves, actions without their permission, the system
+approver's login, unbounded dates, text that overflows, numbers that collide, formulas in CSV,
+foreign `next` URLs, a form sent twice, pages without a Content-Security-Policy."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from holders.models import Holder
+from holders.services import holder_create
+from notes.models import ClosingPrice
+from notes.views import spreadsheet_safe
+from servicing import approvals, clock, documents, lifecycle, services
+from servicing.models import Document, JobRun, SpentToken
+from servicing.selectors import note_balances
+from tests.conftest import once, user_in
+
+pytestmark = pytest.mark.django_db
+
+
+def staff_user(name, *groups):
+    user = user_in(name, *groups)
+    user.is_staff = True
+    user.save()
+    return user
+
+
+def test_the_history_page_shows_an_old_version_and_saves_nothing_whoever_posts(client, holder):
+    holder.email = "new@example.com"
+    holder.save()
+    old = holder.history.earliest()
+    url = f"/admin/holders/holder/{holder.pk}/history/{old.history_id}/"
+    for user in (staff_user("viewer", "viewer"), staff_user("servicer", "servicer"), staff_user("admin", "admin")):
+        client.force_login(user)
+        assert client.get(url).status_code == 200
+        response = client.post(url, {"name": holder.name, "kind": "individual", "email": "thief@example.com"})
+        assert response.status_code == 403, user
+    assert Holder.objects.get().email == "new@example.com"
+
+
+def test_admin_actions_need_the_permission_they_change_things_with(client, make_note):
+    note = make_note()
+    actions = {"_selected_action": [note.pk], "index": 0}
+    client.force_login(staff_user("viewer", "viewer"))
+    client.post("/admin/notes/note/", actions | {"action": "produce_agreement"})
+    client.post("/admin/notes/note/", actions | {"action": "replay"})
+    assert not Document.objects.exists()
+    page = client.get("/admin/notes/note/").content.decode()
+    assert "produce_agreement" not in page and '"replay"' not in page
+    client.force_login(staff_user("admin", "admin"))
+    assert "produce_agreement" in client.get("/admin/notes/note/").content.decode()
+    client.post("/admin/notes/note/", actions | {"action": "produce_agreement"})
+    assert Document.objects.filter(kind="agreement", note=note).count() == 1
+
+
+def test_the_system_approver_never_logs_in_whatever_its_password(client):
+    user = approvals.system_approver()
+    user.set_password("a-password-someone-set-1")
+    user.save()
+    client.post(reverse("login"), {"username": approvals.SYSTEM_APPROVER, "password": "a-password-someone-set-1"})
+    assert "_auth_user_id" not in client.session
+
+
+def test_users_and_their_roles_are_changed_with_a_history(client):
+    admin = staff_user("admin", "admin")
+    clerk = user_in("clerk", "viewer")
+    client.force_login(admin)
+    form = {
+        "username": "clerk",
+        "is_active": "on",
+        "is_staff": "on",
+        "groups": [approvals.Group.objects.get(name="approver").pk],
+        "date_joined_0": "2024-01-02",
+        "date_joined_1": "09:00:00",
+    }
+    response = client.post(f"/admin/auth/user/{clerk.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    latest = get_user_model().history.filter(id=clerk.pk).latest()
+    assert (latest.history_user, latest.is_staff) == (admin, True)
+    assert [g.group.name for g in latest.groups.all()] == ["approver"]
+    assert client.get(f"/admin/auth/user/{clerk.pk}/history/").status_code == 200
+
+
+def test_an_insolvency_accelerates_only_once_another_user_approves_it(make_note, approve):
+    note = make_note()
+    both = user_in("both", "servicer", "approver")
+    with clock.pinned(date(2024, 3, 20)):
+        insolvency = services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=both)
+        note.refresh_from_db()
+        assert not hasattr(note, "acceleration") and note_balances(note).default_interest_due == D("0.00")
+        with pytest.raises(ValidationError, match="a different user must approve it"):
+            approvals.approve(insolvency, by=both)
+        approve(insolvency)
+    note.refresh_from_db()
+    assert note.acceleration.date == date(2024, 3, 4)
+
+
+def test_a_close_behind_a_conversion_price_is_neither_changed_nor_deleted(client, issuer, holder, staff):
+    closes = [
+        services.closing_price_record(issuer=issuer, date=date(2024, 1, d), close=D("2.00")) for d in (2, 3, 4, 5, 8)
+    ]
+    spare = services.closing_price_record(issuer=issuer, date=date(2023, 12, 1), close=D("9.99"))
+    services.note_create(
+        issuer=issuer,
+        holder=holder,
+        agreement_date=date(2024, 1, 10),
+        maturity_date=date(2025, 1, 10),
+        principal=D("1000.00"),
+        rate=D("0.10"),
+        by=staff,
+    )
+    client.force_login(staff_user("admin", "admin"))
+    used = closes[-1]
+    assert client.get(f"/admin/notes/closingprice/{used.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/notes/closingprice/{used.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post(
+        f"/admin/notes/closingprice/{used.pk}/change/", {"issuer": issuer.pk, "date": "2024-01-08", "close": "9"}
+    )
+    bulk = {"action": "delete_selected", "_selected_action": [used.pk], "post": "yes"}
+    client.post("/admin/notes/closingprice/", bulk)
+    assert ClosingPrice.objects.get(pk=used.pk).close == D("2.00")
+    assert client.post(f"/admin/notes/closingprice/{spare.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not ClosingPrice.objects.filter(pk=spare.pk).exists()
+
+
+def test_typed_numbers_never_take_a_substitutes_or_an_automatic_number(make_note, staff, approve, holder):
+    original = make_note(number="A")
+    for number, words in [("A/1", "1 to 30 letters"), ("CN-00099", "given automatically"), ("x" * 31, "1 to 30")]:
+        with pytest.raises(ValidationError, match=words):
+            make_note(number=number)
+    make_note(number="A-1")  # what a substitute was once numbered: now an ordinary number
+    bea = holder_create(name="Bea")
+    with clock.pinned(date(2024, 3, 20)):
+        assignment = approve(
+            lifecycle.assignment_record(
+                note=original, effective_on=date(2024, 3, 15), parts=[(bea, D("1000.00"))], by=staff
+            )
+        )
+    assert assignment.parts.get().substitute.number == "A/1"
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("reference", "r" * 101, "at most 100 characters"),
+        ("reference", "wire\n<img src=http://127.0.0.1:9/x>", "must be one line"),
+        ("amount", "1e30", "Ensure that there are no more than"),
+        ("received_on", "9999-12-31", "in the future"),
+    ],
+)
+def test_bad_payment_input_is_refused_at_its_field_and_changes_nothing(client, make_note, staff, field, value, words):
+    note = make_note()
+    client.force_login(staff)
+    data = {"received_on": "2024-02-01", "amount": "10.00", "reference": ""} | {field: value}
+    response = client.post(reverse("servicing:record", args=[note.pk, "payment"]), once(data))
+    assert response.status_code == 200 and words in response.content.decode()
+    assert not note.payments.exists() and not SpentToken.objects.exists()
+
+
+def test_services_refuse_text_that_does_not_fit_its_column(make_note, staff):
+    note = make_note()
+    with pytest.raises(ValidationError, match="at most 100 characters") as e:
+        services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("1.00"), reference="r" * 101)
+    assert "reference" in e.value.message_dict
+    with pytest.raises(ValidationError, match="must be one line"):
+        holder_create(name="Evil\nName")
+
+
+def test_a_what_if_past_the_notes_window_is_refused_at_once(client, make_note, staff):
+    note = make_note()
+    client.force_login(staff)
+    for on in ("9999-12-31", "2200-01-01", "1900-01-01"):
+        page = client.get(note.get_absolute_url(), {"on": on}).content.decode()
+        assert "is outside the dates this note can have" in page, on
+
+
+def test_statements_for_a_month_that_has_not_ended_are_refused(client, staff):
+    client.force_login(user_in("admin", "admin"))
+    page = client.post(reverse("servicing:statements"), {"month": "2400-01"}, follow=True).content.decode()
+    assert "month 2400-01 has not ended" in page
+    assert not JobRun.objects.exists()
+
+
+def test_decide_follows_next_only_to_this_site(client, make_note, staff):
+    note = make_note()
+    with clock.pinned(date(2024, 2, 5)):
+        payment = services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("5.00"), by=staff)
+    client.force_login(user_in("approver", "approver"))
+    url = reverse("servicing:decide", args=["payment", payment.pk, "reject"])
+    for bad in ("https://evil.example/", "javascript:alert(1)", "//evil.example/x"):
+        response = client.post(url, {"reason": "no", "next": bad})
+        assert response["Location"] == reverse("servicing:approvals"), bad
+    response = client.post(url, {"reason": "no", "next": note.get_absolute_url()})
+    assert response["Location"] == note.get_absolute_url()
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_text_and_numbers_stay_numbers(client, staff):
+    assert [spreadsheet_safe(v) for v in ["=HYPERLINK(1)", "+cmd|x", "-2+3", "@SUM(1)", "\tx", "\rx"]] == [
+        "'=HYPERLINK(1)",
+        "'+cmd|x",
+        "'-2+3",
+        "'@SUM(1)",
+        "'\tx",
+        "'\rx",
+    ]
+    assert [spreadsheet_safe(v) for v in ["-120.00", "1,234.50", "7.5%", "Ann", None]] == [
+        "-120.00",
+        "1,234.50",
+        "7.5%",
+        "Ann",
+        "",
+    ]
+    holder_create(name='=HYPERLINK("http://127.0.0.1:9/","x")')
+    client.force_login(staff)
+    body = client.get(reverse("holders:list"), {"export": "csv"}).content.decode()
+    assert "'=HYPERLINK" in body and "\n=HYPERLINK" not in body
+
+
+def test_a_login_lasts_a_working_day(client, staff):
+    client.force_login(staff)
+    assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE == 9 * 3600
+
+
+def test_every_page_sends_a_content_security_policy_and_a_preview_is_sandboxed(client, make_note, staff):
+    note = make_note()
+    document = documents.agreement_produce(note=note)
+    client.force_login(staff)
+    policy = client.get(note.get_absolute_url())["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe-inline" not in policy
+    preview = client.get(reverse("servicing:document_preview", args=[document.pk]))["Content-Security-Policy"]
+    assert "sandbox" in preview and "default-src 'none'" in preview
