@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
@@ -11,10 +12,31 @@ from servicing import approvals
 from servicing.forms import add_service_errors
 
 
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks up the posted value to show it again; a value that is
+    not a key at all (`note=abc`) is left out instead of failing the page (the field says why)."""
+
+    def optgroups(self, name, value, attr=None):
+        key = self.field.remote_field.model._meta.pk
+        valid = []
+        for v in value:
+            try:
+                key.to_python(v)
+            except ValidationError:
+                continue
+            valid.append(v)
+        return super().optgroups(name, valid, attr)
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """A record's change history, read only. django-simple-history's history page would otherwise
     save whatever is posted to it with only the view permission checked; a change is made through
     the record's own form and service instead (rules checked, four-eyes where it applies)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":

@@ -234,3 +234,11 @@ def test_every_page_sends_a_content_security_policy_and_a_preview_is_sandboxed(c
     assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe-inline" not in policy
     preview = client.get(reverse("servicing:document_preview", args=[document.pk]))["Content-Security-Policy"]
     assert "sandbox" in preview and "default-src 'none'" in preview
+
+
+def test_an_admin_form_with_a_key_that_is_no_key_is_refused_at_its_field(client, make_note):
+    make_note()
+    client.force_login(staff_user("admin", "admin"))
+    form = {"note": "abc", "received_on": "2024-02-01", "amount": "1.00"}
+    response = client.post("/admin/servicing/payment/add/", form)
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
