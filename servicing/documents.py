@@ -4,9 +4,15 @@ never altered: producing it again makes a new version.
 """
 
 import hashlib
+import logging
+import mimetypes
 from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from django.conf import settings
+from django.contrib.staticfiles.finders import get_finders
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
@@ -24,12 +30,66 @@ from servicing.statements import month_start, statement_for
 from servicing.words import dollars_words, number_words, percent_words
 
 Kind = Document.Kind
+logger = logging.getLogger(__name__)
+
+# The file name's slug, short enough that "documents/YYYY/MM/<slug>-v<version>.pdf", with the
+# "_xxxxxxx" the storage adds when a name is taken, stays inside the FileField's 100 characters.
+SLUG_LENGTH = 60
+
+
+def static_roots() -> list[Path]:
+    """The folders a document may take files from: the staticfiles finders' folders and STATIC_ROOT."""
+    roots = [Path(settings.STATIC_ROOT)] if settings.STATIC_ROOT else []
+    for finder in get_finders():
+        roots += [Path(storage.location) for storage in getattr(finder, "storages", {}).values()]
+    return [root.resolve() for root in roots]
+
+
+def static_file_for(url: str) -> Path | None:
+    """The project's static file a `file:` URL names, or None for any other URL. The path is
+    resolved (symbolic links, `..`) before it is compared, so no URL climbs out of the folders."""
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    try:
+        path = Path(url2pathname(parts.path)).resolve()
+    except (OSError, ValueError):  # a NUL byte, a loop of links
+        return None
+    if path.is_file() and any(path.is_relative_to(root) for root in static_roots()):
+        return path
+    return None
+
+
+def _url_fetcher():
+    # Imported when first needed: any part of weasyprint loads all of it, Pango included.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticFilesFetcher(URLFetcher):
+        """Gives WeasyPrint the project's static files and nothing else. Record text that slips a URL
+        into a document must not make the server fetch it (an internal address, file:///etc/passwd);
+        WeasyPrint skips a resource it cannot fetch and prints the rest."""
+
+        def fetch(self, url, headers=None):
+            path = static_file_for(url)
+            if path is None:
+                logger.warning("document refused to fetch %r", url)  # repr: a URL may hold newlines
+                raise ValueError(f"documents include only the project's static files, not {url!r}")
+            mime_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(path.as_uri(), body=path.open("rb"), headers={"Content-Type": mime_type})
+
+    return StaticFilesFetcher()
 
 
 def pdf_from_html(html: str) -> bytes:
     from weasyprint import HTML  # imported when first needed: it loads Pango
 
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_url_fetcher()).write_pdf()
+
+
+def cut(text: str, length: int) -> str:
+    """`text` on one line, cut to `length` characters with an ellipsis when longer."""
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
 @transaction.atomic
@@ -42,7 +102,7 @@ def document_create(*, kind: str, subject: str, title: str, template: str, conte
         kind=kind,
         subject=subject,
         version=latest + 1,
-        title=title,
+        title=cut(title, Document._meta.get_field("title").max_length),
         html=html,
         sha256=hashlib.sha256(pdf).hexdigest(),
         size=len(pdf),
@@ -50,8 +110,15 @@ def document_create(*, kind: str, subject: str, title: str, template: str, conte
         job=job,
         **links,
     )
-    document.pdf.save(f"{slugify(title)}-v{latest + 1}.pdf", ContentFile(pdf), save=False)
-    document.save()
+    slug = slugify(document.title)[:SLUG_LENGTH].strip("-") or kind
+    document.pdf.save(f"{slug}-v{document.version}.pdf", ContentFile(pdf), save=False)
+    try:
+        document.save()
+    except BaseException:
+        # A row that fails (a version taken meanwhile, a value too long) leaves no PDF behind that
+        # no row speaks of.
+        document.pdf.delete(save=False)
+        raise
     return document
 
 
