@@ -242,3 +242,11 @@ def test_an_admin_form_with_a_key_that_is_no_key_is_refused_at_its_field(client,
     form = {"note": "abc", "received_on": "2024-02-01", "amount": "1.00"}
     response = client.post("/admin/servicing/payment/add/", form)
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+
+
+def test_the_close_command_posts_no_day_that_is_not_over():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="is not over yet"):
+        call_command("close_books", "--through", "9999-12-31")
+    assert not JobRun.objects.exists()

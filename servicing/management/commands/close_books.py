@@ -17,6 +17,10 @@ class Command(BaseCommand):
             day = date.fromisoformat(through) if through else clock.yesterday()
         except ValueError:
             raise CommandError(f"--through: {through!r} is not a date (YYYY-MM-DD)") from None
+        if day > clock.yesterday():
+            # A day is posted once it is over: the ledger is append-only, and a posted future day
+            # would have to be reversed when the events of that day arrive.
+            raise CommandError(f"--through: {day} is not over yet; the latest day to post is {clock.yesterday()}")
         run = close_books(through=day)
         self.stdout.write(
             f"closed through {day}: {run.notes_processed} note(s), {run.entries_posted} entries posted, "
