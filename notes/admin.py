@@ -32,6 +32,7 @@ from servicing.admin_base import (
     apply_each,
 )
 from servicing.forms import add_service_errors
+from servicing.once import SubmitOnce
 from servicing.selectors import notes_with_balances, warrant_shares_left
 
 TERMS = [
@@ -82,7 +83,7 @@ class ClosingPriceAdmin(RecordedByService):
         return request.user.has_perm("notes.delete_closingprice")
 
 
-class NoteCreationForm(forms.ModelForm):
+class NoteCreationForm(SubmitOnce, forms.ModelForm):
     """A new note goes through `note_create`, which checks the terms and posts its funding."""
 
     conversion_price = forms.DecimalField(
@@ -101,10 +102,12 @@ class NoteCreationForm(forms.ModelForm):
         if self.errors:
             return data
         try:
-            # A dry run in a savepoint: the note is created only in save_model.
+            # A dry run in a savepoint: the note is created only in save_model, in the admin's
+            # transaction, which the spent token is part of.
             with transaction.atomic():
                 services.note_create(**self._arguments(data), job="admin")
                 transaction.set_rollback(True)
+            self.spend()
         except ValidationError as e:
             add_service_errors(self, e)
         return data

@@ -10,6 +10,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from servicing import approvals
 from servicing.forms import add_service_errors
+from servicing.once import SubmitOnce
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -79,7 +80,7 @@ class RecordedByService(HistoryAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return self.add_fields
+            return [*self.add_fields, "once"]  # the one-time token: an add form sent twice adds once
         return [f.name for f in self.model._meta.fields if f.name != "id"]
 
     def get_inlines(self, request, obj):
@@ -92,6 +93,8 @@ class RecordedByService(HistoryAdmin):
         return False
 
     def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = type("OnceForm", (SubmitOnce, self.form), {})
         form = super().get_form(request, obj, **kwargs)
         admin_self = self
 
@@ -101,10 +104,12 @@ class RecordedByService(HistoryAdmin):
                 if self.errors:
                     return data
                 try:
-                    # A dry run in a savepoint: the record is made only in save_model.
+                    # A dry run in a savepoint: the record is made only in save_model, in the
+                    # admin's transaction, which the spent token is part of.
                     with transaction.atomic():
                         admin_self.record(request, data)
                         transaction.set_rollback(True)
+                    self.spend()
                 except ValidationError as e:
                     add_service_errors(self, e)
                 return data

@@ -34,12 +34,17 @@ class SubmitOnce(forms.Form):
             raise ValidationError("this page is out of date: open it again and submit the form from there")
         return data
 
+    def spend(self) -> None:
+        """Spend the token in the caller's transaction; raises ValidationError if it was spent. A
+        second submission sent at the same moment waits here for the first to commit."""
+        try:
+            with transaction.atomic():
+                SpentToken.objects.create(token=self.once_token)
+        except IntegrityError:
+            raise ValidationError(SPENT) from None
+
     def record_once(self, do):
         """Spend the token and call `do()` in one transaction; raises ValidationError if spent."""
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    SpentToken.objects.create(token=self.once_token)
-            except IntegrityError:
-                raise ValidationError(SPENT) from None
+            self.spend()
             return do()

@@ -10,6 +10,7 @@ from notes.models import Note
 from servicing import services
 from servicing.close import close_books
 from servicing.models import LedgerEntry, Payment
+from tests.conftest import once
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def admin_client(client):
 def test_a_payment_added_in_the_admin_waits_for_another_users_approval(admin_client, client, make_note, approver):
     note = make_note()
     form = {"note": note.pk, "received_on": "2024-02-05", "amount": "2200.00", "reference": "wire 1"}
-    response = admin_client.post("/admin/servicing/payment/add/", form)
+    response = admin_client.post("/admin/servicing/payment/add/", once(form))
     assert response.status_code == 302, response.content.decode()[:2000]
     payment = Payment.objects.get()
     assert (payment.recorded_by.username, payment.approval) == ("boss", "pending")
@@ -83,7 +84,7 @@ def test_a_viewer_sees_records_in_the_admin_but_cannot_add_or_approve(client, ma
 def test_a_bad_payment_in_the_admin_is_shown_next_to_its_field_and_changes_nothing(admin_client, make_note):
     note = make_note()
     form = {"note": note.pk, "received_on": "2024-01-01", "amount": "10.00"}
-    response = admin_client.post("/admin/servicing/payment/add/", form)
+    response = admin_client.post("/admin/servicing/payment/add/", once(form))
     assert response.status_code == 200
     assert "received_on 2024-01-01 is before the agreement date 2024-01-10" in response.content.decode()
     assert not Payment.objects.exists()
@@ -105,10 +106,10 @@ def test_a_note_added_in_the_admin_is_checked_and_funded(admin_client, issuer, h
         "conversion_price": "2.50",
         "calendar": "XFED",
     }
-    response = admin_client.post("/admin/notes/note/add/", form | {"maturity_date": "2024-01-01"})
+    response = admin_client.post("/admin/notes/note/add/", once(form | {"maturity_date": "2024-01-01"}))
     assert "must be after the agreement date" in response.content.decode()
     assert not Note.objects.exists()
-    response = admin_client.post("/admin/notes/note/add/", form)
+    response = admin_client.post("/admin/notes/note/add/", once(form))
     assert response.status_code == 302, response.content.decode()[:2000]
     note = Note.objects.get(number="CN-ADMIN")
     assert note.closed_through == date(2024, 2, 15)  # funded; the close takes it from there
@@ -156,9 +157,11 @@ def test_an_assignment_added_in_the_admin_names_its_assignees(admin_client, make
     note = make_note()
     bea, cal = holder_create(name="Bea"), holder_create(name="Cal")
     form = {"note": note.pk, "effective_on": "2024-03-15", "assignee_1": bea.pk, "principal_1": "1000.00"}
-    response = admin_client.post("/admin/notes/assignment/add/", form | {"assignee_2": cal.pk})
+    response = admin_client.post("/admin/notes/assignment/add/", once(form | {"assignee_2": cal.pk}))
     assert "give both the assignee and the principal assigned" in response.content.decode()
-    response = admin_client.post("/admin/notes/assignment/add/", form | {"assignee_2": cal.pk, "principal_2": "5.00"})
+    response = admin_client.post(
+        "/admin/notes/assignment/add/", once(form | {"assignee_2": cal.pk, "principal_2": "5.00"})
+    )
     assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode(), re.S)
     assignment = Assignment.objects.get()
     assert [(p.assignee, p.principal) for p in assignment.parts.all()] == [(bea, D("1000.00")), (cal, D("5.00"))]

@@ -250,3 +250,14 @@ def test_the_close_command_posts_no_day_that_is_not_over():
     with pytest.raises(CommandError, match="is not over yet"):
         call_command("close_books", "--through", "9999-12-31")
     assert not JobRun.objects.exists()
+
+
+def test_an_admin_add_form_sent_twice_adds_once(client, make_note):
+    note = make_note()
+    client.force_login(staff_user("admin", "admin"))
+    page = client.get("/admin/servicing/payment/add/").content.decode()
+    assert 'type="hidden" name="once"' in page
+    form = once({"note": note.pk, "received_on": "2024-02-01", "amount": "1.00"})
+    assert client.post("/admin/servicing/payment/add/", form).status_code == 302
+    page = client.post("/admin/servicing/payment/add/", form).content.decode()
+    assert "this form was already submitted" in page and note.payments.count() == 1
