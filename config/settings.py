@@ -185,6 +185,12 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # `simulate` answers on the terminal with one `error:` line; what its last-resort net
+        # catches (a bug) is written here with its traceback.
+        "simulate": {"class": "logging.FileHandler", "filename": VAR_DIR / "simulate.log", "delay": True},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "loggers": {"servicing.simulate": {"handlers": ["simulate"], "level": "ERROR", "propagate": False}},
 }

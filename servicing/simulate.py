@@ -9,6 +9,7 @@ and the range of every date. A malformed file is refused with a ScenarioError na
 (`note.principal`, `events[3].notice.sent`), never with an exception from deeper down.
 """
 
+import contextlib
 import json
 import re
 import unicodedata
@@ -16,6 +17,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.db import DataError
 
 from holders.models import Holder
 from holders.services import holder_create
@@ -32,7 +34,13 @@ JOB = "simulate"
 # deep, with tens of events; these leave room for a long note's whole life.
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 20
-MAX_EVENTS = 1000
+MAX_EVENTS = 100
+# Each event is checked by replaying the note from its first day through the last day any event
+# reaches, when it is recorded and again when it is approved; on a note in default a replay's work
+# grows with the square of its length (each day sums the interest past due). So the events a
+# scenario may have shrink as the replay grows: events × (years replayed)² at most this, which
+# keeps the longest runs under a minute: 100 events over 7 years, 50 over 10, 12 over 20, 1 over 70.
+MAX_REPLAY_WORK = 5_000
 MAX_CLOSES = 250  # a year of trading days; only the five before the agreement date count (4(a))
 MAX_LOCKOUT_MONTHS = 120
 # Numbers: at most 20 digits, 10 of them after the point, and never more than the column that
@@ -43,7 +51,7 @@ MAX_NUMBER_CHARS = 40
 # date is checked against the note's window (a notice's deemed receipt, a calendar's holidays)
 # can overflow.
 EARLIEST_DATE, LATEST_DATE = date(100, 1, 1), date(9899, 12, 31)
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_TYPE_CHARS = 40
 
 
@@ -87,6 +95,7 @@ def simulate(data: dict) -> tuple[Note, dict]:
             note.terms.check_day("as_of", as_of)
         except RuleError as e:
             raise ScenarioError(f"as_of: {e.message}") from None
+        _check_work(note, events)
         for i, event in enumerate(events):
             with _where(f"events[{i}]"):
                 _record(note, event, f"events[{i}]")
@@ -95,6 +104,27 @@ def simulate(data: dict) -> tuple[Note, dict]:
             raise ScenarioError(f"the close through {as_of} failed: {run.failures[0]['error']}")
     note.refresh_from_db()
     return note, report(note)
+
+
+def _check_work(note: Note, events: list) -> None:
+    """Refuse more events than MAX_REPLAY_WORK allows for the years their replays cover."""
+    last = note.maturity_date
+    for e in events:
+        if isinstance(e, dict):
+            notice = e.get("notice") if isinstance(e.get("notice"), dict) else {}
+            for day in (e.get("date"), e.get("cured"), e.get("waived"), notice.get("sent")):
+                # A malformed date is refused when its event is recorded; here it only counts if valid.
+                if isinstance(day, str) and ISO_DATE.fullmatch(day):
+                    with contextlib.suppress(ValueError):
+                        last = max(last, date.fromisoformat(day))
+    last = min(last, note.terms.last_day)
+    years = max(round((last - note.first_day).days / 365.25, 1), 1)
+    allowed = min(MAX_EVENTS, int(MAX_REPLAY_WORK / years**2))
+    if len(events) > allowed:
+        raise ScenarioError(
+            f"events: {len(events):,} given; a note replayed over {years:.1f} years "
+            f"(from {note.first_day} to {last}) may have at most {allowed:,}"
+        )
 
 
 def report(note: Note) -> dict:
@@ -299,7 +329,9 @@ SCENARIO_FIELDS = {
 
 
 class _where:
-    """Turns a service's ValidationError into a ScenarioError that says where in the scenario."""
+    """Turns a service's ValidationError into a ScenarioError that says where in the scenario; so
+    too a figure the rules let through but its column cannot hold (the shares of a conversion of a
+    trillion at a millionth of a dollar a share), which the database refuses with a DataError."""
 
     def __init__(self, path: str):
         self.path = path
@@ -314,6 +346,9 @@ class _where:
                 field = SCENARIO_FIELDS.get(field, field)
                 raise ScenarioError(f"{self.path}.{field}: {errors[0].messages[0]}") from None
             raise ScenarioError(f"{self.path}: {exc.messages[0]}") from None
+        if isinstance(exc, DataError):
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ScenarioError(f"{self.path}: a figure is too large to store ({reason})") from None
         return False
 
 
@@ -402,6 +437,8 @@ def _decimal(data: dict, key: str, path: str, *, column=None, required: bool = T
     value = data.get(key)
     if value is None and not required:
         return None
+    if value is None:
+        raise ScenarioError(f"{path}: required, as a decimal number written as a string")
     if not isinstance(value, str):
         raise ScenarioError(f"{path}: {_show(value)} must be a decimal number written as a string")
     if len(value) > MAX_NUMBER_CHARS:

@@ -33,6 +33,7 @@ YEARS_BEFORE = 1
 YEARS_AFTER = 20
 MAX_MONEY = Decimal("1000000000000")  # no amount of a note is a trillion or more
 MIN_CONVERSION_PRICE = Decimal("0.000001")  # the conversion price is shown to six decimals
+MAX_SHARES = 10**18  # what a share count column (a 64-bit integer) holds, with room to spare
 # Terms no note has: an agreement date outside these years, a term of more than 50 years.
 EARLIEST_YEAR, LATEST_YEAR, LONGEST_TERM_YEARS = 1900, 2200, 50
 
@@ -753,6 +754,15 @@ class _Replay:
                 e.ref,
                 "principal",
                 f"conversion on {d} of {principal} refused: principal outstanding is {s.principal} (section 4(a))",
+            )
+            return
+        owed = sum((i.unpaid for i in s.items if i.account in ("interest", "default_interest")), ZERO)
+        if shares_for(principal + owed, t.conversion_price) > MAX_SHARES:
+            self._refuse(
+                "conversion",
+                e.ref,
+                "principal",
+                f"conversion on {d} of {principal} refused: it would issue more than {MAX_SHARES:,} shares",
             )
             return
         interest, default_interest = self._take_interest()
