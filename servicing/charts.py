@@ -39,8 +39,7 @@ def _frame(labels: list[str], top: Decimal) -> list[str]:
 
 def _legend(names: list[str]) -> str:
     items = "".join(
-        f'<span class="me-3"><span class="swatch swatch-{i}"></span>'
-        f" {escape(name)}</span>"
+        f'<span class="me-3"><span class="swatch swatch-{i}"></span> {escape(name)}</span>'
         for i, name in enumerate(names)
     )
     return f'<div class="small text-muted mt-1">{items}</div>'
