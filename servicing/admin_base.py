@@ -42,7 +42,15 @@ class HistoryAdmin(SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":
             raise PermissionDenied("history is read only: change the record through its own form")
+        request.history_read_only = True  # an old version is shown, every field read only
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if getattr(request, "history_read_only", False):
+            opts = self.model._meta
+            return [*fields, *(f.name for f in [*opts.fields, *opts.many_to_many])]
+        return fields
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -261,3 +261,19 @@ def test_an_admin_add_form_sent_twice_adds_once(client, make_note):
     assert client.post("/admin/servicing/payment/add/", form).status_code == 302
     page = client.post("/admin/servicing/payment/add/", form).content.decode()
     assert "this form was already submitted" in page and note.payments.count() == 1
+
+
+def test_an_old_version_of_every_kind_of_record_is_shown_read_only(client, make_note, staff, approve):
+    note = make_note()
+    with clock.pinned(date(2024, 3, 20)):
+        event = approve(services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff))
+        payment = services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("5.00"), by=staff)
+    client.force_login(staff_user("viewer", "viewer"))
+    for model, obj, field in (
+        ("servicing/defaultevent", event, "occurred_on"),
+        ("servicing/payment", payment, "received_on"),
+        ("notes/note", note, "principal"),
+    ):
+        old = obj.history.earliest()
+        page = client.get(f"/admin/{model}/{obj.pk}/history/{old.history_id}/").content.decode()
+        assert f"field-{field}" in page and f'name="{field}"' not in page, model  # shown, not editable
