@@ -138,7 +138,7 @@ class NoteAdmin(ProduceDocuments, HistoryAdmin):
     actions = ["replay", "produce_agreement", "produce_default_notice"]
 
     def get_queryset(self, request):
-        return notes_with_balances()
+        return notes_with_balances().order_by("number")
 
     @admin.display(description="Principal outstanding", ordering="principal_outstanding")
     def principal_outstanding(self, note):

@@ -83,8 +83,7 @@ def reject(item, *, by, reason: str):
     item = _claim(item, by)
     item.approval, item.decided_by, item.decided_at = Approval.REJECTED, by, timezone.now()
     item.rejection_reason = reason
-    item._history_user = by
-    item.save(update_fields=["approval", "decided_by", "decided_at", "rejection_reason"])
+    services.stamp(item, by).save(update_fields=["approval", "decided_by", "decided_at", "rejection_reason"])
     return item
 
 

@@ -47,10 +47,14 @@ def fit(obj) -> None:
     other control character, and a number with more digits than its column holds: the database
     would otherwise fail the whole request."""
     for field in obj._meta.concrete_fields:
-        if not isinstance(field, models.CharField | models.DecimalField):
+        if not isinstance(field, models.CharField | models.TextField | models.DecimalField):
             continue
         value = getattr(obj, field.attname)
         if value is None or value == "":
+            continue
+        if isinstance(field, models.TextField):
+            if "\x00" in value:  # PostgreSQL stores no NUL in text
+                raise refuse(field.name, f"{field.name}: must not contain a NUL character")
             continue
         if isinstance(field, models.CharField):
             try:
