@@ -18,9 +18,7 @@ from servicing import engine
 
 # Who may log in and what each role may do are recorded like any other record (who changed them, when).
 # (Not its password hash, which is no one's to keep; nor a login, which changes only last_login.)
-register(
-    User, app="servicing", m2m_fields=["groups", "user_permissions"], excluded_fields=["last_login", "password"]
-)
+register(User, app="servicing", m2m_fields=["groups", "user_permissions"], excluded_fields=["last_login", "password"])
 register(Group, app="servicing", m2m_fields=["permissions"])
 
 APPROVE = "servicing.approve_entries"  # four-eyes: approve what another user recorded, reverse a payment

@@ -277,3 +277,12 @@ def test_an_old_version_of_every_kind_of_record_is_shown_read_only(client, make_
         old = obj.history.earliest()
         page = client.get(f"/admin/{model}/{obj.pk}/history/{old.history_id}/").content.decode()
         assert f"field-{field}" in page and f'name="{field}"' not in page, model  # shown, not editable
+
+
+def test_a_login_is_no_change_to_record_and_the_history_keeps_no_password(client, staff):
+    users = get_user_model().history
+    before = users.count()
+    client.post(reverse("login"), {"username": "servicer", "password": "pw-servicer-1"})
+    assert "_auth_user_id" in client.session
+    assert users.count() == before
+    assert "password" not in [f.name for f in users.model._meta.fields]
