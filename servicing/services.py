@@ -55,18 +55,17 @@ def fit(obj) -> None:
         if isinstance(field, models.TextField):
             if "\x00" in value:  # PostgreSQL stores no NUL in text
                 raise refuse(field.name, f"{field.name}: must not contain a NUL character")
-            continue
-        if isinstance(field, models.CharField):
+        elif isinstance(field, models.DecimalField):
+            whole = field.max_digits - field.decimal_places
+            if not value.is_finite() or abs(value) >= Decimal(10) ** whole:
+                raise refuse(field.name, f"{field.name} {value}: at most {whole} digits before the decimal point")
+        else:
             try:
                 one_line(value)
             except ValidationError as e:
                 raise refuse(field.name, f"{field.name}: {e.messages[0]}") from None
-        if isinstance(field, models.DecimalField):
-            whole = field.max_digits - field.decimal_places
-            if not value.is_finite() or abs(value) >= Decimal(10) ** whole:
-                raise refuse(field.name, f"{field.name} {value}: at most {whole} digits before the decimal point")
-        elif field.max_length and len(value) > field.max_length:
-            raise refuse(field.name, f"{field.name}: at most {field.max_length} characters (it has {len(value)})")
+            if len(value) > field.max_length:
+                raise refuse(field.name, f"{field.name}: at most {field.max_length} characters (it has {len(value)})")
 
 
 def stamp(obj, by):
