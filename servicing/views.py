@@ -278,12 +278,8 @@ def closing_prices(request):
     if request.method == "POST":
         require(request.user, "notes.add_closingprice")
         if form.is_valid():
-            d = form.cleaned_data
-            record = services.closing_price_record
             try:
-                price = form.record_once(
-                    lambda: record(issuer=d["issuer"], date=d["date"], close=d["close"], by=request.user)
-                )
+                price = form.record_once(lambda: services.closing_price_record(by=request.user, **form.cleaned_data))
             except ValidationError as e:
                 add_service_errors(form, e)
             else:
