@@ -278,7 +278,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "effective_on",
         "kind",
         "account",
-        "key",
+        "what",
         "amount",
         "reverses",
         "posted_by",
@@ -290,6 +290,10 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["note__number", "key"]
     date_hierarchy = "effective_on"
     list_select_related = ["note", "posted_by", "approved_by"]
+
+    @admin.display(description="For", ordering="key")
+    def what(self, entry):
+        return entry.what
 
 
 @admin.register(Period)

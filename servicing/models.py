@@ -390,6 +390,11 @@ class LedgerEntry(WriteOnce):
     def __str__(self):
         return f"{self.effective_on} {self.kind} {self.account} {self.amount}"
 
+    @property
+    def what(self) -> str:
+        """What the entry is for, in words ("Interest for October 2026", "Payment received 2026-11-02")."""
+        return engine.keys.describe(self.key, self.effective_on)
+
 
 class Period(models.Model):
     """An accrual period as billed (servicing-rules.md, "Accrual periods and billing")."""

@@ -7,6 +7,7 @@ from django.db.models import DecimalField, F, Q, Sum
 
 from notes.models import Approval, Assignment, AssignmentPart, Note, Participation, Warrant
 from servicing import engine
+from servicing.engine import keys
 from servicing.engine.money import split_largest_remainder, to_cents
 from servicing.models import (
     AccelerationNotice,
@@ -72,23 +73,23 @@ def events_by_note(notes: list[Note], *, full_ids: set[int]) -> dict[int, list[e
 
 
 def approvers_by_note(notes: list[Note]) -> dict[int, dict[str, int]]:
-    """Who approved what each ledger key is for, by note: {"payment:12": user id}."""
+    """Who approved what each ledger key is for, by note: {keys.payment(12): user id}."""
     approvers: dict[int, dict[str, int]] = defaultdict(dict)
-    for model, prefix in (
-        (Payment, "payment"),
-        (Conversion, "conversion"),
-        (Prepayment, "prepayment"),
-        (CollectionCost, "cost"),
-        (Assignment, "assignment"),
+    for model, key in (
+        (Payment, keys.payment),
+        (Conversion, keys.conversion),
+        (Prepayment, keys.prepayment),
+        (CollectionCost, keys.cost),
+        (Assignment, keys.assignment),
     ):
         rows = model.objects.filter(note__in=notes, approval=APPROVED).values_list("note_id", "pk", "decided_by_id")
         for note_id, pk, user_id in rows:
-            approvers[note_id][f"{prefix}:{pk}"] = user_id
+            approvers[note_id][key(pk)] = user_id
     parts = AssignmentPart.objects.filter(substitute__in=notes).values_list(
         "substitute_id", "assignment__decided_by_id"
     )
     for note_id, user_id in parts:
-        approvers[note_id]["funding"] = user_id
+        approvers[note_id][keys.FUNDING] = user_id
     return approvers
 
 
@@ -194,3 +195,8 @@ def pending_for_note(note: Note) -> list:
         items += model.objects.filter(default_event__note=note, approval=pending).select_related("recorded_by")
     items += PaymentReversal.objects.filter(payment__note=note, approval=pending).select_related("recorded_by")
     return sorted(items, key=lambda item: item.recorded_at)
+
+
+def payment_applied(payment: Payment) -> dict[str, Decimal]:
+    """How a payment was applied, by account (the sums of its ledger entries)."""
+    return ledger_sums(LedgerEntry.objects.filter(note_id=payment.note_id, key=keys.payment(payment.pk)))

@@ -25,8 +25,8 @@ from notes.models import ClosingPrice, Issuer, Note
 from servicing import approvals, clock, services
 from servicing.close import close_books
 from servicing.engine.errors import RuleError
-from servicing.models import Acceleration, Conversion, DefaultPeriod, LedgerEntry, Payment, Period, Prepayment
-from servicing.selectors import ledger_sums, note_balances
+from servicing.models import Acceleration, Conversion, DefaultPeriod, Payment, Period, Prepayment
+from servicing.selectors import note_balances, payment_applied
 
 JOB = "simulate"
 
@@ -132,7 +132,7 @@ def report(note: Note) -> dict:
     b = note_balances(note)
     payments = []
     for p in Payment.objects.filter(note=note, reversed_at__isnull=True, received_on__lte=note.closed_through):
-        sums = ledger_sums(LedgerEntry.objects.filter(note=note, key=f"payment:{p.pk}"))
+        sums = payment_applied(p)
         payments.append(
             {
                 "date": p.received_on.isoformat(),

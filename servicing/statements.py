@@ -11,9 +11,10 @@ from decimal import Decimal
 from holders.models import Holder
 from notes.models import Approval, Assignment, AssignmentPart, Note
 from servicing import engine
+from servicing.engine import keys
 from servicing.engine.calendar import add_months
 from servicing.models import Conversion, LedgerEntry, Payment, Period, Prepayment
-from servicing.selectors import ZERO, ledger_sums, note_events
+from servicing.selectors import ZERO, ledger_sums, note_events, payment_applied
 
 
 @dataclass
@@ -147,13 +148,13 @@ def _item_label(item) -> str:
     """ "Interest, period from Sep 1, 2026" for a period's bill; "Costs of collection" for costs."""
     if item.account == "costs":
         return "Costs of collection"
-    start = date.fromisoformat(item.key.split(":")[1])
+    start = keys.period_start(item.key)
     what = "Default interest" if item.account == "default_interest" else "Interest"
     return f"{what}, period from {start:%b} {start.day}, {start.year}"
 
 
 def _payment_line(p: Payment) -> PaymentLine:
-    sums = ledger_sums(LedgerEntry.objects.filter(note=p.note, key=f"payment:{p.pk}"))
+    sums = payment_applied(p)
     return PaymentLine(
         received_on=p.received_on,
         amount=p.amount,

@@ -4,7 +4,7 @@
 database. The persisted side (services, the close job, `simulate`) calls `run()`.
 """
 
-from servicing.engine import conversion, notices
+from servicing.engine import conversion, keys, notices
 from servicing.engine.errors import RuleError
 from servicing.engine.replay import (
     AccelerationNotice,
@@ -30,6 +30,7 @@ __all__ = [
     "Assignment",
     "Balances",
     "conversion",
+    "keys",
     "notices",
     "Conversion",
     "Cost",

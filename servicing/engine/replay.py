@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from servicing.engine import keys
 from servicing.engine.calendar import (
     ONE_DAY,
     add_business_days,
@@ -578,7 +579,7 @@ class _Replay:
         s, t = self.s, self.t
         todays = self.by_day.get(d, ())
         if d == t.first_day:
-            self._post(d, "funding", "principal", "funding", t.principal)
+            self._post(d, "funding", "principal", keys.FUNDING, t.principal)
         acceleration = self._acceleration_on(d, todays) if s.acceleration is None else None
 
         # 1. the period that ended yesterday is billed; so are costs billed today.
@@ -589,7 +590,7 @@ class _Replay:
             self._bill(d, reason)
         for e in todays:
             if isinstance(e, Cost):
-                key = f"cost:{e.ref}"
+                key = keys.cost(e.ref)
                 s.items.append(Item(key, "costs", d, d, e.amount))
                 self._post(d, "cost", "costs", key, e.amount)
 
@@ -610,7 +611,7 @@ class _Replay:
             if applied:
                 total = sum(applied.values())
                 s.unapplied -= total
-                key = f"unapplied:{d.isoformat()}"
+                key = keys.unapplied(d)
                 self._post(d, "unapplied_applied", "unapplied", key, -total)
                 for account, amount in applied.items():
                     self._post(d, "unapplied_applied", account, key, -amount)
@@ -680,7 +681,7 @@ class _Replay:
         else:
             due = d  # the Maturity Date, acceleration, prepayment or Conversion Date itself
         self.r.periods.append(Period(start, end, (end - start).days + 1, due, reason, interest, default_interest))
-        key = f"period:{start.isoformat()}"
+        key = keys.period(start)
         for account, amount in (("interest", interest), ("default_interest", default_interest)):
             if amount:
                 s.items.append(Item(key, account, due, d, amount))
@@ -719,7 +720,7 @@ class _Replay:
         applied = self._apply(d, e.amount)
         left = e.amount - sum(applied.values(), ZERO)
         s.unapplied += left
-        key = f"payment:{e.ref}"
+        key = keys.payment(e.ref)
         for account, amount in applied.items():
             self._post(d, "payment", account, key, -amount)
         if left:
@@ -768,7 +769,7 @@ class _Replay:
         interest, default_interest = self._take_interest()
         s.principal -= principal
         amount = principal + interest + default_interest
-        key = f"conversion:{e.ref}"
+        key = keys.conversion(e.ref)
         self._post_reduction(d, "conversion", key, principal, interest, default_interest)
         self.r.conversions.append(
             ConversionDone(
@@ -789,7 +790,7 @@ class _Replay:
         principal = s.principal if e.principal is None else min(e.principal, s.principal)
         interest, default_interest = self._take_interest()
         s.principal -= principal
-        key = f"prepayment:{e.ref}"
+        key = keys.prepayment(e.ref)
         self._post_reduction(d, "prepayment", key, principal, interest, default_interest)
         self.r.prepayments.append(
             PrepaymentDone(
@@ -824,7 +825,7 @@ class _Replay:
             )
         else:
             s.principal -= e.principal
-            self._post(d, "assignment", "principal", f"assignment:{e.ref}", -e.principal)
+            self._post(d, "assignment", "principal", keys.assignment(e.ref), -e.principal)
 
     def _post_reduction(self, d, kind, key, principal, interest, default_interest) -> None:
         """What a conversion or prepayment takes off principal and billed interest."""
