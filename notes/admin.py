@@ -32,7 +32,6 @@ from servicing.admin_base import (
     apply_each,
 )
 from servicing.forms import add_service_errors
-from servicing.once import SubmitOnce
 from servicing.selectors import notes_with_balances, warrant_shares_left
 
 TERMS = [
@@ -83,7 +82,7 @@ class ClosingPriceAdmin(RecordedByService):
         return request.user.has_perm("notes.delete_closingprice")
 
 
-class NoteCreationForm(SubmitOnce, forms.ModelForm):
+class NoteCreationForm(forms.ModelForm):
     """A new note goes through `note_create`, which checks the terms and posts its funding."""
 
     conversion_price = forms.DecimalField(
@@ -102,12 +101,10 @@ class NoteCreationForm(SubmitOnce, forms.ModelForm):
         if self.errors:
             return data
         try:
-            # A dry run in a savepoint: the note is created only in save_model, in the admin's
-            # transaction, which the spent token is part of.
+            # A dry run in a savepoint: the note is created only in save_model.
             with transaction.atomic():
                 services.note_create(**self._arguments(data), job="admin")
                 transaction.set_rollback(True)
-            self.spend()
         except ValidationError as e:
             add_service_errors(self, e)
         return data
@@ -181,6 +178,11 @@ class NoteAdmin(ProduceDocuments, HistoryAdmin):
     def save_related(self, request, form, formsets, change):
         if change:
             super().save_related(request, form, formsets, change)
+
+    def has_change_permission(self, request, obj=None):
+        # A funded note is never edited here (its number and terms are read only); the change
+        # permission on notes is what the replay action needs.
+        return obj is None and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -2,9 +2,11 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -29,10 +31,50 @@ class SafeAutocompleteSelect(AutocompleteSelect):
         return super().optgroups(name, valid, attr)
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class SafeChangelist:
+    """A list filtered by a value its column cannot hold (a year of 99999999999) is shown unfiltered
+    with Django's "bad filter" notice, as for any other bad filter, instead of failing the page."""
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except (OverflowError, ValueError):
+            if ERROR_FLAG in request.GET:
+                raise  # the list fails unfiltered too: a bug to see, not to hide
+            return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
+
+
+class HistoryAdmin(SafeChangelist, SimpleHistoryAdmin):
     """A record's change history, read only. django-simple-history's history page would otherwise
     save whatever is posted to it with only the view permission checked; a change is made through
-    the record's own form and service instead (rules checked, four-eyes where it applies)."""
+    the record's own form and service instead (rules checked, four-eyes where it applies).
+
+    An add form carries a one-time token (servicing.once), spent once the form is otherwise valid,
+    in the admin's transaction: an add form sent twice adds once."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        base = kwargs.get("form", self.form)
+        if obj is not None or issubclass(base, SubmitOnce):
+            return super().get_form(request, obj, **kwargs)
+        kwargs["form"] = type(base.__name__, (SubmitOnce, base), {})
+        form = super().get_form(request, obj, **kwargs)
+
+        class AddOnce(form):
+            def _post_clean(self):
+                # After every check of the form and of its service's dry run (clean), never before.
+                super()._post_clean()
+                if not self.errors:
+                    try:
+                        self.spend()
+                    except ValidationError as e:
+                        self.add_error(None, e)
+
+        return AddOnce
+
+    def save_model(self, request, obj, form, change):
+        if change and not form.has_changed():
+            return  # nothing changed: no history row that says nothing
+        super().save_model(request, obj, form, change)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
@@ -42,6 +84,8 @@ class HistoryAdmin(SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":
             raise PermissionDenied("history is read only: change the record through its own form")
+        if not (str(object_id).isdigit() and str(version_id).isdigit()):
+            raise Http404("no such version")
         request.history_read_only = True  # an old version is shown, every field read only
         return super().history_form_view(request, object_id, version_id, extra_context)
 
@@ -53,7 +97,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return fields
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(SafeChangelist, admin.ModelAdmin):
     """Records written only by posting: visible, never edited here."""
 
     def has_add_permission(self, request):
@@ -101,8 +145,6 @@ class RecordedByService(HistoryAdmin):
         return False
 
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = type("OnceForm", (SubmitOnce, self.form), {})
         form = super().get_form(request, obj, **kwargs)
         admin_self = self
 
@@ -112,12 +154,10 @@ class RecordedByService(HistoryAdmin):
                 if self.errors:
                     return data
                 try:
-                    # A dry run in a savepoint: the record is made only in save_model, in the
-                    # admin's transaction, which the spent token is part of.
+                    # A dry run in a savepoint: the record is made only in save_model.
                     with transaction.atomic():
                         admin_self.record(request, data)
                         transaction.set_rollback(True)
-                    self.spend()
                 except ValidationError as e:
                     add_service_errors(self, e)
                 return data

@@ -39,15 +39,17 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
     entries: list[LedgerEntry] = []
     periods: list[Period] = []
     for note in notes:
+        # Nothing is posted past the note's last day (20 years after maturity): it is closed for good.
+        until = min(through, note.terms.last_day)
         state = None
         if note.pk not in full_ids and note.engine_state and note.closed_through:
             state = engine.State.from_json(note.engine_state)
         full = state is None
         if full:
             Period.objects.filter(note=note).delete()
-        elif state.day >= through:
+        elif state.day >= until:
             continue
-        result = engine.run(note.terms, events[note.pk], through, state, strict=False)
+        result = engine.run(note.terms, events[note.pk], until, state, strict=False)
         stamp = {"note": note, "posted_by": by, "job": job}
         approved = approvers[note.pk]
         if full:
@@ -60,7 +62,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
         if defaults != existing_defaults[note.pk]:
             DefaultPeriod.objects.filter(note=note).delete()
             DefaultPeriod.objects.bulk_create(DefaultPeriod(note=note, kind=k, start=s, end=e) for k, s, e in defaults)
-        note.closed_through = through
+        note.closed_through = until
         note.engine_state = result.state.to_json()
         note.accrued_interest = result.balances.accrued_interest
         note.accrued_default_interest = result.balances.accrued_default_interest

@@ -286,3 +286,42 @@ def test_a_login_is_no_change_to_record_and_the_history_keeps_no_password(client
     assert "_auth_user_id" in client.session
     assert users.count() == before
     assert "password" not in [f.name for f in users.model._meta.fields]
+
+
+def test_an_admin_list_filtered_by_a_year_no_column_holds_and_a_version_that_is_no_number_fail_nothing(
+    client, make_note
+):
+    note = make_note()
+    client.force_login(staff_user("viewer", "viewer"))
+    response = client.get("/admin/notes/note/", {"agreement_date__year": "99999999999"})
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+    assert client.get(response["Location"]).status_code == 200
+    assert client.get(f"/admin/notes/note/{note.pk}/history/abc/").status_code == 404
+
+
+def test_a_holder_added_twice_in_the_admin_is_added_once_and_an_unchanged_note_saves_no_history(client, make_note):
+    client.force_login(staff_user("admin", "admin"))
+    form = once({"kind": "individual", "name": "Dup Holder", "notice_address": "1 St", "email": "d@example.com"})
+    assert client.post("/admin/holders/holder/add/", form).status_code == 302
+    assert "this form was already submitted" in client.post("/admin/holders/holder/add/", form).content.decode()
+    assert Holder.objects.filter(name="Dup Holder").count() == 1
+    note = make_note()
+    rows = note.history.count()
+    client.force_login(staff_user("clerk", "servicer"))
+    assert client.post(f"/admin/notes/note/{note.pk}/change/", once({})).status_code == 403
+    assert note.history.count() == rows
+
+
+def test_a_note_past_its_last_day_is_closed_for_good_and_still_gets_its_statement(
+    make_note, holder, staff, django_capture_on_commit_callbacks
+):
+    from servicing.close import close_books
+    from servicing.deliveries import statements_run
+
+    note = make_note()  # matures 2025-01-10: replayed at most to 2045-01-10
+    run = close_books(through=date(2046, 3, 1))
+    note.refresh_from_db()
+    assert run.failures == [] and note.closed_through == date(2045, 1, 10)
+    with clock.pinned(date(2046, 3, 5)), django_capture_on_commit_callbacks(execute=True):
+        statements_run(month=date(2046, 2, 1), holder_ids=[holder.pk], by=staff)
+    assert holder.statement_deliveries.get().status == "sent"
