@@ -53,7 +53,7 @@ class HistoryAdmin(SafeChangelist, SimpleHistoryAdmin):
     in the admin's transaction: an add form sent twice adds once."""
 
     def get_form(self, request, obj=None, **kwargs):
-        base = kwargs.get("form", self.form)
+        base = kwargs.get("form") or getattr(self, "add_form", None) or self.form  # add_form: the user admin's
         if obj is not None or issubclass(base, SubmitOnce):
             return super().get_form(request, obj, **kwargs)
         kwargs["form"] = type(base.__name__, (SubmitOnce, base), {})
