@@ -89,3 +89,24 @@ def test_it_rolls_back_unless_told_to_commit(tmp_path):
     assert f"note id {note.pk}" in err
     assert note.closed_through.isoformat() == "2005-01-31"
     assert json.loads(out)["balances"]["payoff_amount"] == "202438.50"
+
+
+def test_on_a_new_embedded_database_simulate_sets_it_up_and_answers(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "simulate", str(SCENARIO)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = json.loads(SCENARIO.with_name("innovo-mixed-year.expected.json").read_text())
+    balances = json.loads(result.stdout)["balances"]
+    assert {k: balances[k] for k in expected["balances"]} == expected["balances"]

@@ -2,8 +2,10 @@ import json
 import logging
 import sys
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from servicing.simulate import MAX_BYTES, ScenarioError, load, simulate
 
@@ -23,6 +25,7 @@ class Command(BaseCommand):
         # status 2. The last `except` is the net under the checks of servicing.simulate: what it
         # catches is a bug, so its traceback is logged (servicing.simulate, ERROR) for whoever
         # fixes it, and the person who ran the command gets the one line.
+        self._ensure_migrated()
         try:
             try:
                 data = load(self._read(scenario))
@@ -40,6 +43,16 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(out, indent=2))
         if commit:
             self.stderr.write(f"note id {note.pk} ({note.number})")
+
+    def _ensure_migrated(self) -> None:
+        """The embedded SQLite database is set up on first use, as bin/setup would; any other
+        database is the operator's to migrate, and a scenario is refused until it is."""
+        executor = MigrationExecutor(connection)
+        if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            return
+        if connection.vendor != "sqlite":
+            self._fail("the database is not migrated: run `manage.py migrate` first")
+        call_command("migrate", verbosity=0, interactive=False)
 
     def _read(self, scenario: str) -> bytes:
         """At most one byte more than a scenario may have, so that a larger one is refused unread."""
