@@ -24,9 +24,9 @@ from notes.models import Note
 from servicing import clock
 from servicing.documents import statement_produce
 from servicing.engine.calendar import add_months, is_business_day
-from servicing.engine.replay import EARLIEST_YEAR
 from servicing.models import JobRun, LedgerEntry, StatementDelivery
 from servicing.selectors import notes_with_balances_as_of
+from servicing.services import check_year
 from servicing.statements import Statement, month_start, statement_for
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,7 @@ def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None,
     latest = add_months(month_start(clock.today()), -1)
     if month > latest:
         raise ValidationError({"month": [f"month {month:%Y-%m} has not ended: the latest month is {latest:%Y-%m}"]})
-    if month.year < EARLIEST_YEAR:
-        raise ValidationError({"month": [f"month {month:%Y-%m} is before {EARLIEST_YEAR}"]})
+    check_year("month", month)
     run = JobRun.objects.create(job=JOB, through=month, started_by=by)
     holders = Holder.objects.filter(notes__in=notes_to_report(month)).distinct().order_by("pk")
     if holder_ids is not None:
