@@ -25,12 +25,12 @@ class Command(BaseCommand):
         # status 2. The last `except` is the net under the checks of servicing.simulate: what it
         # catches is a bug, so its traceback is logged (servicing.simulate, ERROR) for whoever
         # fixes it, and the person who ran the command gets the one line.
-        self._ensure_migrated()
         try:
             try:
                 data = load(self._read(scenario))
             except (OSError, ScenarioError) as e:
                 raise ScenarioError(f"cannot read the scenario {scenario}: {_reason(e)}") from None
+            self._ensure_migrated()
             with transaction.atomic():
                 note, out = simulate(data)
                 if not commit:
