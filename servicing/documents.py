@@ -224,7 +224,7 @@ def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") 
     )
 
 
-def prepayment_quote(prepayment: Prepayment) -> engine.replay.PrepaymentDone | None:
+def prepayment_quote(prepayment: Prepayment) -> engine.PrepaymentDone | None:
     """What the prepayment pays on its date: as carried out, or as the rules give it today."""
     note = prepayment.note
     events = [e for e in note_events(note) if not (isinstance(e, engine.Prepayment) and e.ref == str(prepayment.pk))]

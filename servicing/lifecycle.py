@@ -29,7 +29,7 @@ from notes.models import (
 from servicing import engine
 from servicing.engine.calendar import add_months
 from servicing.engine.money import to_cents
-from servicing.engine.replay import LONGEST_TERM_YEARS
+from servicing.engine.terms import LONGEST_TERM_YEARS
 from servicing.selectors import notes_with_balances, participation_shares, warrant_shares_left
 from servicing.services import (
     check_day,

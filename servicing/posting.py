@@ -184,7 +184,7 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
             a.save(update_fields=["status"])
 
 
-def _successor_deliveries(note: Note, c: engine.replay.ConversionDone) -> list[dict]:
+def _successor_deliveries(note: Note, c: engine.ConversionDone) -> list[dict]:
     """After a supplemental agreement (section 5) the note converts into what the shares became."""
     agreement = (
         SupplementalAgreement.objects.filter(notes=note, effective_on__lte=c.conversion_date)

@@ -45,7 +45,7 @@ def conversion_quote(note: Note, on: date, principal: Decimal | None) -> Convers
     """The shares a conversion with `on` as its Conversion Date would give (4(a), 4(b))."""
     events = [*note_events(note), engine.Conversion("what-if", on, on, principal)]
     try:
-        engine.replay.check_events(note.terms, events[-1:])
+        engine.check_events(note.terms, events[-1:])
     except engine.RuleError as e:
         return ConversionQuote(on=on, refusal=e.message)
     result = engine.run(note.terms, events, on, strict=False)

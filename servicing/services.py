@@ -21,7 +21,7 @@ from holders.models import Holder
 from holders.validators import one_line
 from notes.models import Approval, ClosingPrice, Issuer, Note, ReviewFlag
 from servicing import clock, engine
-from servicing.engine.replay import check_events, horizon
+from servicing.engine import check_events, horizon
 from servicing.models import (
     AccelerationNotice,
     CollectionCost,
@@ -116,7 +116,7 @@ def check_day(note: Note, field: str, day: date) -> None:
 
 def check_year(field: str, day: date) -> None:
     """Refuse a date no record of a note's life can have (one not tied to a note's window)."""
-    first, last = engine.replay.EARLIEST_YEAR, engine.replay.LATEST_YEAR
+    first, last = engine.terms.EARLIEST_YEAR, engine.terms.LATEST_YEAR
     if not first <= day.year <= last:
         raise refuse(field, f"{field} {day} must be in the years {first} to {last}")
 
