@@ -114,15 +114,26 @@ class Note(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
 
-    # Servicing state, written only by servicing.posting: the last day posted, the engine's state at
-    # the end of it, and the open period's interest accrued so far.
+    # Servicing state, written only by servicing.posting from the engine's balances: the last day
+    # posted, the engine's state at the end of it, the open period's interest accrued so far, and
+    # what is past due as the next day begins (the engine's `past_due`), kept here so that lists
+    # and their filters read it instead of working it out again.
     closed_through = models.DateField(null=True, blank=True)
     engine_state = models.JSONField(null=True, blank=True, editable=False)
     accrued_interest = models.DecimalField(**MONEY, default=Decimal("0"))
     accrued_default_interest = models.DecimalField(**MONEY, default=Decimal("0"))
+    past_due = models.DecimalField(**MONEY, default=Decimal("0"))
+    past_due_since = models.DateField(null=True, blank=True)
 
     history = HistoricalRecords(
-        excluded_fields=["closed_through", "engine_state", "accrued_interest", "accrued_default_interest"]
+        excluded_fields=[
+            "closed_through",
+            "engine_state",
+            "accrued_interest",
+            "accrued_default_interest",
+            "past_due",
+            "past_due_since",
+        ]
     )
 
     class Meta:

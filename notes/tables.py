@@ -30,6 +30,7 @@ class NoteTable(tables.Table):
     principal_outstanding = MoneyColumn(verbose_name="Principal outstanding")
     interest_due = MoneyColumn(verbose_name="Interest due")
     default_interest_due = MoneyColumn(verbose_name="Default interest due")
+    past_due = MoneyColumn(verbose_name="Past due")
     unapplied = MoneyColumn()
     closed_through = tables.DateColumn("Y-m-d", verbose_name="Posted through", attrs={"td": {"class": "date"}})
 
@@ -45,6 +46,7 @@ class NoteTable(tables.Table):
             "principal_outstanding",
             "interest_due",
             "default_interest_due",
+            "past_due",
             "unapplied",
             "closed_through",
         ]
@@ -62,7 +64,7 @@ class NoteFilter(django_filters.FilterSet):
         method="by_status",
         choices=[
             ("outstanding", "Principal outstanding"),
-            ("past_due", "Interest unpaid"),
+            ("past_due", "Past due"),
             ("default", "In default"),
             ("repaid", "Repaid, converted or assigned"),
         ],
@@ -83,7 +85,7 @@ class NoteFilter(django_filters.FilterSet):
         if value == "outstanding":
             return queryset.filter(principal_outstanding__gt=0)
         if value == "past_due":
-            return queryset.filter(Q(interest_due__gt=0) | Q(default_interest_due__gt=0))
+            return queryset.filter(past_due__gt=0)
         if value == "default":
             return queryset.filter(pk__in=DefaultPeriod.objects.filter(end__isnull=True).values("note"))
         return queryset.filter(principal_outstanding=0)

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import TruncMonth
 
 from notes.models import Approval
 from servicing import charts, engine
 from servicing.engine.calendar import add_months
-from servicing.models import Acceleration, DefaultPeriod, LedgerEntry, Period, Prepayment, Reminder
-from servicing.selectors import ZERO, MoneySum, notes_with_balances
+from servicing.models import DefaultPeriod, LedgerEntry, Prepayment, Reminder
+from servicing.selectors import ZERO, MoneySum, notes_with_balances, row_balances
 
 LISTED = 20  # rows of a list on the dashboard; the count says how many in all
 INTEREST = (LedgerEntry.Account.INTEREST, LedgerEntry.Account.DEFAULT_INTEREST)
@@ -39,14 +39,12 @@ class Dashboard:
 
 def dashboard(today: date) -> Dashboard:
     notes = list(notes_with_balances().defer("engine_state").order_by("number"))
-    accelerated = dict(Acceleration.objects.values_list("note", "date"))
     live = [n for n in notes if n.principal_outstanding or n.interest_due or n.default_interest_due]
     month = today.replace(day=1)
     this_month = LedgerEntry.objects.filter(effective_on__gte=month, effective_on__lte=today, account__in=INTEREST)
     billed = this_month.filter(kind=LedgerEntry.Kind.BILL).aggregate(t=MoneySum("amount"))["t"]
     collected = -this_month.filter(kind__in=COLLECTED).aggregate(t=MoneySum("amount"))["t"]
-    billed_not_due = not_yet_due(today)
-    past_due = {n.pk: owed for n in live if (owed := _past_due(n, today, billed_not_due, accelerated))}
+    past_due = [n.past_due for n in live if n.past_due]
     open_defaults = (
         DefaultPeriod.objects.filter(end__isnull=True)
         .select_related("note__holder")
@@ -66,9 +64,7 @@ def dashboard(today: date) -> Dashboard:
         .defer("note__engine_state")
     )
     shares = sum(
-        engine.conversion.shares_for(
-            n.principal_outstanding + n.interest_due + n.default_interest_due, n.conversion_price
-        )
+        engine.conversion.shares_for(engine.conversion.conversion_amount(row_balances(n)), n.conversion_price)
         for n in live
         if n.principal_outstanding
     )
@@ -83,7 +79,7 @@ def dashboard(today: date) -> Dashboard:
         principal_outstanding=sum((n.principal_outstanding for n in notes), ZERO),
         billed_this_month=billed,
         collected_this_month=collected,
-        past_due=sum(past_due.values(), ZERO),
+        past_due=sum(past_due, ZERO),
         notes_past_due=len(past_due),
         in_default=list(open_defaults[:LISTED]),
         in_default_count=open_defaults.count(),
@@ -94,24 +90,6 @@ def dashboard(today: date) -> Dashboard:
         interest_chart=interest_chart(today),
         principal_chart=principal_chart(today),
     )
-
-
-def not_yet_due(today: date) -> dict[int, Decimal]:
-    """By note: what was billed with a due date still to come."""
-    rows = Period.objects.filter(due_date__gte=today).values("note")
-    return dict(rows.annotate(t=MoneySum(F("interest") + F("default_interest"))).values_list("note", "t"))
-
-
-def _past_due(note, today: date, billed_not_due: dict, accelerated: dict) -> Decimal:
-    """What the note has past due, from its ledger balances: payments take the oldest bills first
-    (section 1), so what is unpaid beyond the bills not yet due is past due; and principal, once the
-    note matured or was accelerated before today."""
-    unpaid = note.interest_due + note.default_interest_due
-    owed = max(ZERO, unpaid - billed_not_due.get(note.pk, ZERO))
-    due = accelerated.get(note.pk) or note.maturity_date
-    if due < today:
-        owed += note.principal_outstanding
-    return owed
 
 
 def _months(today: date, count: int = 12) -> list[date]:

@@ -22,7 +22,6 @@ from django.utils.text import slugify
 from holders.models import Holder
 from notes.models import Note, SupplementalAgreement
 from servicing import clock, engine
-from servicing.engine.calendar import add_months, business_day_on_or_after
 from servicing.models import AccelerationNotice, Conversion, Document, LedgerEntry, Prepayment
 from servicing.selectors import ledger_sums, note_balances, note_events
 from servicing.services import refuse
@@ -143,7 +142,7 @@ def _parties(note: Note) -> dict:
 
 def agreement_produce(*, note: Note, by=None, job="") -> Document:
     """The Convertible Note Agreement with every blank filled in from the note."""
-    first_bill = business_day_on_or_after(add_months(note.agreement_date.replace(day=1), 1), note.calendar)
+    first_bill = engine.accrual.next_due_date(note.agreement_date, note.calendar)
     context = _parties(note) | {
         "agreement_date": _long_date(note.agreement_date),
         "maturity": _long_date(note.maturity_date),
@@ -202,7 +201,7 @@ def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") 
     context = _parties(note) | {
         "conversion": conversion,
         "closes": closes,
-        "average": sum(c.close for c in closes) / len(closes) if closes else None,
+        "average": engine.conversion.reference_average([c.close for c in closes]) if closes else None,
         "price": note.conversion_price_display,
         "agreement_date": _long_date(note.agreement_date),
         "conversion_date": _long_date(conversion.conversion_date),

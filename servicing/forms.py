@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from holders.models import Holder
 from notes.models import Approval, CorporateAction, Issuer, Note
 from servicing import engine, lifecycle, services
-from servicing.engine.calendar import add_business_days
 from servicing.models import DefaultEvent, Method, Notice
 from servicing.once import SubmitOnce
 from servicing.quotes import conversion_quote
@@ -156,7 +155,7 @@ class PrepaymentForm(NoticeFields):
 
     def preview(self):
         received = self.deemed()
-        window_end = add_business_days(received, 3, self.note.calendar)
+        _, window_end = engine.prepayment.conversion_window(received, self.note.calendar)
         return [
             f"Prepayment allowed from {self.note.prepayment_allowed_from:%Y-%m-%d} (section 3).",
             f"The holder is deemed to receive the notice on {received:%A %Y-%m-%d}; the conversion window runs "
@@ -198,7 +197,7 @@ class CovenantForm(WorkflowForm):
     description = text_field()
 
     def preview(self):
-        deadline = add_business_days(self.cleaned_data["occurred_on"], 5, self.note.calendar)
+        deadline = engine.defaults.cure_deadline(self.cleaned_data["occurred_on"], self.note.calendar)
         return [f"Cure deadline: the end of {deadline:%A %Y-%m-%d} (five business days)."]
 
     def record(self, by):

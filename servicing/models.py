@@ -198,7 +198,7 @@ class DefaultEvent(Approvable):
         """A covenant breach not cured by the end of this day is an Event of Default (7(a)(ii))."""
         if self.kind != self.Kind.COVENANT:
             return None
-        return engine.calendar.add_business_days(self.occurred_on, 5, self.note.calendar)
+        return engine.defaults.cure_deadline(self.occurred_on, self.note.calendar)
 
     @property
     def ended_on(self):

@@ -66,6 +66,8 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
         note.engine_state = result.state.to_json()
         note.accrued_interest = result.balances.accrued_interest
         note.accrued_default_interest = result.balances.accrued_default_interest
+        note.past_due = result.balances.past_due
+        note.past_due_since = result.balances.past_due_since
     LedgerEntry.objects.bulk_create(entries, batch_size=2000)
     Period.objects.bulk_create(periods, batch_size=2000)
     _save_states(notes)
@@ -77,10 +79,18 @@ def _save_states(notes: list[Note]) -> None:
     table = connection.ops.quote_name(Note._meta.db_table)
     sql = (
         f"UPDATE {table} SET closed_through = %s, engine_state = %s, accrued_interest = %s, "  # noqa: S608 (a table name)
-        "accrued_default_interest = %s WHERE id = %s"
+        "accrued_default_interest = %s, past_due = %s, past_due_since = %s WHERE id = %s"
     )
     rows = [
-        (n.closed_through, json.dumps(n.engine_state), n.accrued_interest, n.accrued_default_interest, n.pk)
+        (
+            n.closed_through,
+            json.dumps(n.engine_state),
+            n.accrued_interest,
+            n.accrued_default_interest,
+            n.past_due,
+            n.past_due_since,
+            n.pk,
+        )
         for n in notes
     ]
     with connection.cursor() as cursor:

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from notes.models import Approval, Warrant
-from servicing import clock
-from servicing.engine.calendar import add_business_days, add_months, business_day_on_or_after
-from servicing.models import DefaultEvent, DefaultPeriod, JobRun, Prepayment, Reminder
+from servicing import clock, engine
+from servicing.engine.calendar import add_business_days
+from servicing.models import DefaultEvent, JobRun, Prepayment, Reminder
 from servicing.selectors import notes_with_balances
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def reminders_found(today: date) -> list[Reminder]:
     notes = list(notes_with_balances().filter(principal_outstanding__gt=0).order_by("number"))
     soon = add_business_days(today, 5, "XFED")
     for note in notes:
-        due = business_day_on_or_after(add_months(today.replace(day=1), 1), note.calendar)
+        due = engine.accrual.next_due_date(today, note.calendar)
         if today < due <= soon and due <= note.maturity_date:
             add(
                 Kind.INTEREST_DUE,
@@ -53,15 +53,12 @@ def reminders_found(today: date) -> list[Reminder]:
                     f"{note.principal_outstanding:,.2f} falls due.",
                     note,
                 )
-    for period in DefaultPeriod.objects.filter(kind=DefaultPeriod.Kind.PAYMENT, end__isnull=True).select_related(
-        "note__holder"
-    ):
-        note = period.note
+    for note in notes_with_balances().filter(past_due__gt=0).order_by("number"):
         add(
             Kind.PAST_DUE,
-            f"past_due:{note.pk}:{period.start}",
-            period.start,
-            f"{note.number} ({note.holder}): payment past due since {period.start}.",
+            f"past_due:{note.pk}:{note.past_due_since}",
+            note.past_due_since,
+            f"{note.number} ({note.holder}): {note.past_due:,.2f} past due since {note.past_due_since}.",
             note,
         )
     window = add_business_days(today, 2, "XFED")

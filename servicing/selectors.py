@@ -115,15 +115,31 @@ def ledger_sums(entries) -> dict[str, Decimal]:
 def note_balances(note: Note) -> engine.Balances:
     """Balances at the end of the note's last posted day."""
     sums = ledger_sums(LedgerEntry.objects.filter(note=note))
+    return _balances(
+        note, sums["principal"], sums["interest"], sums["default_interest"], sums["costs"], sums["unapplied"]
+    )
+
+
+def row_balances(note) -> engine.Balances:
+    """The balances of a note read with `notes_with_balances` (no query of its own)."""
+    return _balances(
+        note, note.principal_outstanding, note.interest_due, note.default_interest_due, note.costs_due, note.unapplied
+    )
+
+
+def _balances(note: Note, principal, interest, default_interest, costs, unapplied) -> engine.Balances:
+    """The ledger's sums with what the last close stored from the engine's balances."""
     return engine.Balances(
         as_of=note.closed_through,
-        principal=sums["principal"],
-        interest_due=sums["interest"],
-        default_interest_due=sums["default_interest"],
-        costs_due=sums["costs"],
-        unapplied=sums["unapplied"],
+        principal=principal,
+        interest_due=interest,
+        default_interest_due=default_interest,
+        costs_due=costs,
+        unapplied=unapplied,
         accrued_interest=note.accrued_interest,
         accrued_default_interest=note.accrued_default_interest,
+        past_due=note.past_due,
+        past_due_since=note.past_due_since,
     )
 
 
@@ -144,6 +160,7 @@ def notes_with_balances_as_of(day):
         principal_outstanding=total(acct.PRINCIPAL),
         interest_due=total(acct.INTEREST),
         default_interest_due=total(acct.DEFAULT_INTEREST),
+        costs_due=total(acct.COSTS),
         unapplied=total(acct.UNAPPLIED),
     )
 
@@ -197,6 +214,9 @@ def pending_for_note(note: Note) -> list:
     return sorted(items, key=lambda item: item.recorded_at)
 
 
-def payment_applied(payment: Payment) -> dict[str, Decimal]:
-    """How a payment was applied, by account (the sums of its ledger entries)."""
-    return ledger_sums(LedgerEntry.objects.filter(note_id=payment.note_id, key=keys.payment(payment.pk)))
+def payment_applied(payment: Payment) -> engine.PaymentApplied:
+    """How a payment was applied when received, by account, from its ledger entries (what it took
+    off each account, and what it added to unapplied funds)."""
+    sums = ledger_sums(LedgerEntry.objects.filter(note_id=payment.note_id, key=keys.payment(payment.pk)))
+    paid_to = {account: -amount for account, amount in sums.items() if account != "unapplied"}
+    return engine.waterfall.split(str(payment.pk), payment.received_on, payment.amount, paid_to, sums["unapplied"])

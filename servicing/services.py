@@ -379,7 +379,7 @@ def prepayment_record(
         notice=notice,
         prepayment_date=prepayment_date,
         principal_requested=principal,
-        window_end=engine.calendar.add_business_days(notice.deemed_received_on, 3, note.calendar),
+        window_end=engine.prepayment.conversion_window(notice.deemed_received_on, note.calendar)[1],
         recorded_by=by,
     )
     stamp(prepayment, by).save()

@@ -132,16 +132,16 @@ def report(note: Note) -> dict:
     b = note_balances(note)
     payments = []
     for p in Payment.objects.filter(note=note, reversed_at__isnull=True, received_on__lte=note.closed_through):
-        sums = payment_applied(p)
+        applied = payment_applied(p)
         payments.append(
             {
                 "date": p.received_on.isoformat(),
                 "amount": _m(p.amount),
-                "to_default_interest": _m(-sums["default_interest"]),
-                "to_interest": _m(-sums["interest"]),
-                "to_principal": _m(-sums["principal"]),
-                "to_costs": _m(-sums["costs"]),
-                "to_unapplied": _m(sums["unapplied"]),
+                "to_default_interest": _m(applied.to_default_interest),
+                "to_interest": _m(applied.to_interest),
+                "to_principal": _m(applied.to_principal),
+                "to_costs": _m(applied.to_costs),
+                "to_unapplied": _m(applied.to_unapplied),
             }
         )
     conversions = Conversion.objects.filter(note=note, status=Conversion.Status.CONVERTED).select_related("notice")

@@ -14,19 +14,13 @@ from servicing import engine
 from servicing.engine import keys
 from servicing.engine.calendar import add_months
 from servicing.models import Conversion, LedgerEntry, Payment, Period, Prepayment
-from servicing.selectors import ZERO, ledger_sums, note_events, payment_applied
+from servicing.selectors import ledger_sums, note_events, payment_applied
 
 
 @dataclass
 class PaymentLine:
-    received_on: date
-    amount: Decimal
     reference: str
-    to_default_interest: Decimal
-    to_interest: Decimal
-    to_principal: Decimal
-    to_costs: Decimal
-    to_unapplied: Decimal
+    applied: engine.PaymentApplied
 
 
 @dataclass
@@ -41,15 +35,12 @@ class NoteStatement:
     assigned_out: list[tuple[date, Decimal, str]]  # effective date, principal, assignee
     assigned_in: tuple[date, str] | None  # a substitute note: from when, from which note
     past_due: list[tuple[str, date, Decimal]]  # what, due date, amount
+    past_due_total: Decimal
     interest_due: Decimal  # billed, not yet past due (M's bill)
     costs_due: Decimal
     unapplied: Decimal
     conversion_amount: Decimal
     conversion_shares: int
-
-    @property
-    def past_due_total(self) -> Decimal:
-        return sum((amount for *_, amount in self.past_due), ZERO)
 
 
 @dataclass
@@ -86,11 +77,20 @@ def _note_statement(note: Note, month: date, as_of: date) -> NoteStatement | Non
     entries = LedgerEntry.objects.filter(note=note)
     opening = ledger_sums(entries.filter(effective_on__lt=month))["principal"]
     closing = ledger_sums(entries.filter(effective_on__lte=last_day))["principal"]
-    result = engine.run(note.terms, note_events(note), min(as_of, note.terms.last_day), strict=False)
+    events = note_events(note)
+    # The month's last day, then the statement date itself: a full conversion on the statement date
+    # converts what the note owes at the end of the month (conversion_amount); the other figures are
+    # as of the statement date.
+    month_end = engine.run(note.terms, events, min(last_day, note.terms.last_day), strict=False)
+    conversion_amount = engine.conversion.conversion_amount(month_end.balances)
+    state = engine.State.from_json(month_end.state.to_json())
+    result = engine.run(note.terms, events, min(as_of, note.terms.last_day), state, strict=False)
     b = result.balances
-    past_due = [(_item_label(i), i.due_date, i.unpaid) for i in result.state.items if i.due_date < as_of]
-    if result.state.principal_due_on is not None and result.state.principal_due_on < as_of and b.principal:
-        past_due.append(("Principal", result.state.principal_due_on, b.principal))
+    state = result.state
+    past_due = [(_item_label(i), i.due_date, i.unpaid) for i in engine.defaults.past_due_items(state, as_of)]
+    if engine.defaults.principal_past_due(state, as_of):
+        past_due.append(("Principal", state.principal_due_on, b.principal))
+    past_due_total, _ = engine.defaults.past_due(state, as_of)
     in_month = {"note": note, "approval": Approval.APPROVED}
     payments = [
         _payment_line(p)
@@ -121,8 +121,6 @@ def _note_statement(note: Note, month: date, as_of: date) -> NoteStatement | Non
     quiet = not (periods or payments or conversions or prepayments or assigned_out or assigned_in)
     if quiet and not opening and not closing and not past_due and not b.unapplied:
         return None  # nothing held, owed or done this month
-    not_yet_due = sum((i.unpaid for i in result.state.items if i.due_date >= as_of and i.account != "costs"), ZERO)
-    conversion_amount = b.principal + b.interest_due + b.default_interest_due
     return NoteStatement(
         note=note,
         opening_principal=opening,
@@ -134,7 +132,8 @@ def _note_statement(note: Note, month: date, as_of: date) -> NoteStatement | Non
         assigned_out=assigned_out,
         assigned_in=assigned_in,
         past_due=sorted(past_due, key=lambda p: p[1]),
-        interest_due=not_yet_due,
+        past_due_total=past_due_total,
+        interest_due=engine.defaults.billed_not_due(state, as_of),
         costs_due=b.costs_due,
         unapplied=b.unapplied,
         conversion_amount=conversion_amount,
@@ -145,23 +144,11 @@ def _note_statement(note: Note, month: date, as_of: date) -> NoteStatement | Non
 
 
 def _item_label(item) -> str:
-    """ "Interest, period from Sep 1, 2026" for a period's bill; "Costs of collection" for costs."""
-    if item.account == "costs":
-        return "Costs of collection"
+    """ "Interest, period from Sep 1, 2026" for a period's bill."""
     start = keys.period_start(item.key)
     what = "Default interest" if item.account == "default_interest" else "Interest"
     return f"{what}, period from {start:%b} {start.day}, {start.year}"
 
 
 def _payment_line(p: Payment) -> PaymentLine:
-    sums = payment_applied(p)
-    return PaymentLine(
-        received_on=p.received_on,
-        amount=p.amount,
-        reference=p.reference,
-        to_default_interest=-sums["default_interest"],
-        to_interest=-sums["interest"],
-        to_principal=-sums["principal"],
-        to_costs=-sums["costs"],
-        to_unapplied=sums["unapplied"],
-    )
+    return PaymentLine(reference=p.reference, applied=payment_applied(p))

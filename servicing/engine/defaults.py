@@ -73,6 +73,11 @@ def past_due(s: State, on: date) -> tuple[Decimal, date | None]:
     return amount, (min(due_dates) + ONE_DAY if due_dates else None)
 
 
+def billed_not_due(s: State, on: date) -> Decimal:
+    """Interest and default interest billed and unpaid whose due date is `on` or later."""
+    return sum((i.unpaid for i in s.items if i.account != "costs" and i.due_date >= on), ZERO)
+
+
 def track_payment_default(s: State, d: date) -> bool:
     """Open or close the payment-default span on day d, after the day's money moved; is d in it?"""
     in_default = in_payment_default(s, d)

@@ -86,7 +86,7 @@ def test_each_reminder_is_emailed_once_even_if_the_job_runs_twice(make_note, set
     assert first.summary == {"found": 1, "emailed": 1} and second.summary == {"found": 0, "emailed": 0}
     (message,) = mail.outbox
     assert message.to == ["ops@example.com", "cfo@example.com"]
-    assert f"Payment past due: {note.number} (Ann Lee): payment past due since 2024-02-02." in message.body
+    assert f"Payment past due: {note.number} (Ann Lee): 2,200.00 past due since 2024-02-02." in message.body
     assert Reminder.objects.get().emailed_at is not None
 
 

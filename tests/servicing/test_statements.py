@@ -44,7 +44,9 @@ def test_the_statement_shows_the_months_principal_interest_payments_and_assignme
     assert [(p.start, p.end, p.due_date, p.interest) for p in line.periods] == [
         (date(2024, 2, 1), date(2024, 2, 29), date(2024, 3, 1), D("2632.88"))
     ]
-    assert [(p.received_on, p.amount, p.to_interest) for p in line.payments] == [(FEBRUARY, D("2200.00"), D("2200.00"))]
+    assert [(p.applied.date, p.applied.amount, p.applied.to_interest) for p in line.payments] == [
+        (FEBRUARY, D("2200.00"), D("2200.00"))
+    ]
     assert line.assigned_out == [(date(2024, 2, 15), D("65000.00"), "Bea Assignee")]
     assert (line.past_due, line.interest_due, line.unapplied) == ([], D("2632.88"), D("0.00"))
     assert line.conversion_shares == 151_317  # (300,000.00 + 2,632.88) / 2.00 = 151,316.44, rounded up

@@ -97,7 +97,7 @@ def test_an_assignment_splits_principal_to_the_cent_and_interest_to_a_cent_a_not
     assert sum(r.balances.principal for r in notes) == whole.balances.principal == principal
     for period in whole.periods:
         pieces = [p.interest for r in notes for p in r.periods if p.end == period.end]
-        assert abs(sum(pieces) - period.interest) <= D("0.01") * len(pieces), period
+        assert abs(sum(pieces) - period.interest) <= D("0.01") * len(notes), period
 
 
 @settings(max_examples=200, deadline=None)

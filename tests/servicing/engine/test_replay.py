@@ -12,7 +12,9 @@ import pytest
 from servicing import engine
 from servicing.engine import (
     AccelerationNotice,
+    Assignment,
     Conversion,
+    Cost,
     CovenantBreach,
     Insolvency,
     Misrepresentation,
@@ -21,9 +23,9 @@ from servicing.engine import (
     RuleError,
     State,
     Terms,
+    check_events,
     run,
 )
-from servicing.engine import Assignment, Cost, check_events
 
 
 def terms(**kw):
