@@ -131,6 +131,20 @@ def statement_deliver(delivery_id: int) -> Outcome:
 
 def _send(delivery: StatementDelivery, statement: Statement) -> None:
     holder, month, document = delivery.holder, delivery.month, delivery.document
+    message = EmailMessage(
+        subject=f"Your statement for {month:%B %Y}",
+        body=message_body(statement),
+        to=[holder.email],
+        headers={"X-Statement": f"{holder.pk}:{month:%Y-%m}"},
+    )
+    with document.pdf.open("rb") as pdf:
+        message.attach(f"statement-{month:%Y-%m}.pdf", pdf.read(), "application/pdf")
+    message.send(fail_silently=False)
+
+
+def message_body(statement: Statement) -> str:
+    """The e-mail's plain-text summary of the attached statement: the statement's own figures."""
+    holder, month = statement.holder, statement.month
     lines = [
         f"Dear {holder.name},",
         "",
@@ -144,15 +158,7 @@ def _send(delivery: StatementDelivery, statement: Statement) -> None:
             f"past due {n.past_due_total:,.2f}."
         )
     lines += ["", "This message was sent by the note servicing office. Please keep the attached PDF."]
-    message = EmailMessage(
-        subject=f"Your statement for {month:%B %Y}",
-        body="\n".join(lines),
-        to=[holder.email],
-        headers={"X-Statement": f"{holder.pk}:{month:%Y-%m}"},
-    )
-    with document.pdf.open("rb") as pdf:
-        message.attach(f"statement-{month:%Y-%m}.pdf", pdf.read(), "application/pdf")
-    message.send(fail_silently=False)
+    return "\n".join(lines)
 
 
 def _finish(delivery: StatementDelivery, status: str, *, error: str = "", retry_in: int | None = None) -> Outcome:

@@ -1,0 +1,144 @@
+"""Each figure the agreement defines reads the same everywhere it is shown: the note page, the
+notes list and its filter, the dashboard, the reminders, the statement and its e-mail all agree
+with the engine's replay of the note, for every demo note and for notes with costs of collection,
+in default, accelerated and converted."""
+
+import csv
+import io
+import re
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from holders.services import holder_create
+from notes.models import Note
+from servicing import approvals, clock, engine, services
+from servicing.close import close_books
+from servicing.dashboard import dashboard
+from servicing.deliveries import message_body
+from servicing.reminders import reminders_found
+from servicing.selectors import note_events
+from servicing.statements import statement_for
+from tests.conftest import user_in
+
+pytestmark = pytest.mark.django_db
+TODAY = date(2026, 11, 27)
+OCTOBER, STATEMENT_DATE = date(2026, 10, 1), date(2026, 11, 1)
+
+
+@pytest.fixture
+def book(django_db_blocker):
+    """The demo, and four notes of 2026 that owe in other ways, posted through yesterday."""
+    with time_machine.travel("2026-11-27 09:00 -0500", tick=False):
+        call_command("load_demo", "--no-login", stdout=io.StringIO())
+        recorder, approver = user_in("recorder", "servicer"), user_in("checker", "approver")
+        issuer = services.issuer_for("Innovo Group Inc.")
+
+        def note(number, **events):
+            holder = holder_create(name=f"Holder of {number}", email=f"{number.lower()}@example.com")
+            with clock.pinned(date(2026, 3, 2)):
+                n = services.note_create(
+                    number=number,
+                    issuer=issuer,
+                    holder=holder,
+                    agreement_date=date(2026, 3, 2),
+                    maturity_date=date(2027, 3, 2),
+                    principal=D("120000.00"),
+                    rate=D("0.0875"),
+                    conversion_price=D("1.75"),
+                    by=recorder,
+                )
+            return n
+
+        def approve(item):
+            approvals.approve(item, by=approver)
+
+        costs = note("COSTS")
+        approve(
+            services.cost_record(
+                note=costs,
+                billed_on=date(2026, 10, 15),
+                amount=D("1500.00"),
+                description="Counsel's letter",
+                by=recorder,
+            )
+        )
+        breached = note("BREACH")
+        approve(services.default_record(note=breached, kind="covenant", occurred_on=date(2026, 9, 1), by=recorder))
+        accelerated = note("ACCEL")
+        approve(
+            services.default_record(note=accelerated, kind="insolvency", occurred_on=date(2026, 10, 20), by=recorder)
+        )
+        converted = note("CONVERT")
+        approve(
+            services.conversion_record(
+                note=converted, notice_sent=date(2026, 6, 1), method="telecopy", principal=None, by=recorder
+            )
+        )
+        close_books(through=date(2026, 11, 26))
+    return list(Note.objects.order_by("number"))
+
+
+def engine_balances(note, through):
+    return engine.run(note.terms, note_events(note), min(through, note.terms.last_day)).balances
+
+
+def figure(text: str) -> D:
+    return D(text.replace(",", ""))
+
+
+def test_past_due_reads_the_same_on_every_page_job_and_document(book, client):
+    assert {"COSTS", "BREACH", "ACCEL", "CONVERT", "DEMO-LATE", "DEMO-CURRENT"} <= {n.number for n in book}
+    expected = {n.number: engine_balances(n, date(2026, 11, 26)) for n in book}
+    owing = {number for number, b in expected.items() if b.past_due}
+    assert {"COSTS", "BREACH", "ACCEL", "DEMO-LATE"} <= owing and "CONVERT" not in owing
+    assert expected["COSTS"].costs_due == D("1500.00")  # costs are billed, not past due
+
+    client.force_login(user_in("viewer-1", "viewer"))
+    for n in book:
+        page = client.get(n.get_absolute_url()).content.decode()
+        shown = re.search(r'data-balance="past_due">([^<]+)<', page).group(1)
+        assert figure(shown) == expected[n.number].past_due, n.number
+
+    rows = list(csv.DictReader(io.StringIO(client.get("/notes/?status=past_due&export=csv").content.decode())))
+    assert {r["Note"]: figure(r["Past due"]) for r in rows} == {
+        number: b.past_due for number, b in expected.items() if number in owing
+    }
+
+    d = dashboard(TODAY)
+    assert (d.past_due, d.notes_past_due) == (sum(b.past_due for b in expected.values()), len(owing))
+
+    found = {r.note.number: r.message for r in reminders_found(TODAY) if r.kind == "past_due"}
+    assert set(found) == owing
+    for number in owing:
+        b = expected[number]
+        assert f"{b.past_due:,.2f} past due since {b.past_due_since}" in found[number]
+
+
+def test_the_statement_and_its_email_show_the_engines_figures(book):
+    for n in book:
+        if n.first_day > OCTOBER:
+            continue
+        statement = statement_for(n.holder, OCTOBER)
+        line = next((line for line in statement.notes if line.note == n), None)
+        if line is None:
+            continue
+        if STATEMENT_DATE > n.terms.last_day:
+            continue  # closed for good (20 years after maturity): its statements are another test's
+        state = engine.run(n.terms, note_events(n), STATEMENT_DATE).state
+        assert line.past_due_total == engine.defaults.past_due(state, STATEMENT_DATE)[0], n.number
+        # A full conversion on the statement date, by the engine's replay of it.
+        what_if = engine.run(
+            n.terms,
+            [*note_events(n), engine.Conversion("what-if", STATEMENT_DATE, STATEMENT_DATE, None)],
+            STATEMENT_DATE,
+            strict=False,
+        )
+        converts = what_if.conversions[0].amount if what_if.conversions else D("0.00")
+        assert line.conversion_amount == converts, n.number
+        body = message_body(statement)
+        assert f"Note {n.number}: principal {line.closing_principal:,.2f}" in body
+        assert f"past due {line.past_due_total:,.2f}." in body
