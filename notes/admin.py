@@ -29,7 +29,7 @@ from servicing.admin_base import (
     ReadOnlyInline,
     RecordedByService,
     action_with_form,
-    apply_each,
+    act_on_each,
 )
 from servicing.forms import add_service_errors
 from servicing.selectors import notes_with_balances, warrant_shares_left
@@ -189,11 +189,11 @@ class NoteAdmin(ProduceDocuments, HistoryAdmin):
 
     @admin.action(description="Produce the filled-in Convertible Note Agreement (PDF)", permissions=["produce"])
     def produce_agreement(self, request, queryset):
-        apply_each(request, queryset, lambda n: documents.agreement_produce(note=n, by=request.user), "produced")
+        act_on_each(request, queryset, lambda n: documents.agreement_produce(note=n, by=request.user), "produced")
 
     @admin.action(description="Produce the notice of default (PDF)", permissions=["produce"])
     def produce_default_notice(self, request, queryset):
-        apply_each(request, queryset, lambda n: documents.default_notice_produce(note=n, by=request.user), "produced")
+        act_on_each(request, queryset, lambda n: documents.default_notice_produce(note=n, by=request.user), "produced")
 
     @admin.action(
         description="Replay the ledger of the selected notes (posts only corrections)", permissions=["change"]
@@ -395,7 +395,7 @@ class SupplementalAgreementAdmin(ProduceDocuments, HistoryAdmin, ReadOnlyAdmin):
             for note in agreement.notes.all():
                 documents.supplemental_agreement_produce(agreement=agreement, note=note, by=request.user)
 
-        apply_each(request, queryset, produce, "produced")
+        act_on_each(request, queryset, produce, "produced")
 
 
 class ResolutionForm(forms.Form):

@@ -15,7 +15,7 @@ from servicing.admin_base import (
     ReadOnlyAdmin,
     ReadOnlyInline,
     action_with_form,
-    apply_each,
+    act_on_each,
 )
 from servicing.models import (
     Acceleration,
@@ -203,14 +203,14 @@ class ConversionAdmin(ProduceDocuments, ApprovableAdmin):
 
     @admin.action(description="Produce the holder's notice of conversion (PDF)", permissions=["produce"])
     def produce_notice(self, request, queryset):
-        apply_each(
+        act_on_each(
             request, queryset, lambda c: documents.conversion_notice_produce(conversion=c, by=request.user), "produced"
         )
 
     @admin.action(description="Produce the conversion confirmation (PDF)", permissions=["produce"])
     def produce_confirmation(self, request, queryset):
         produce = documents.conversion_confirmation_produce
-        apply_each(request, queryset, lambda c: produce(conversion=c, by=request.user), "produced")
+        act_on_each(request, queryset, lambda c: produce(conversion=c, by=request.user), "produced")
 
     def record(self, request, data):
         return services.conversion_record(
@@ -235,7 +235,7 @@ class PrepaymentAdmin(ProduceDocuments, ApprovableAdmin):
     @admin.action(description="Produce the notice of prepayment (PDF)", permissions=["produce"])
     def produce_notice(self, request, queryset):
         produce = documents.prepayment_notice_produce
-        apply_each(request, queryset, lambda p: produce(prepayment=p, by=request.user), "produced")
+        act_on_each(request, queryset, lambda p: produce(prepayment=p, by=request.user), "produced")
 
     def record(self, request, data):
         return services.prepayment_record(
@@ -263,7 +263,7 @@ class AccelerationNoticeAdmin(ProduceDocuments, ApprovableAdmin):
         def produce(a):
             return documents.default_notice_produce(note=a.note, acceleration_notice=a, by=request.user)
 
-        apply_each(request, queryset, produce, "produced")
+        act_on_each(request, queryset, produce, "produced")
 
     def record(self, request, data):
         return services.acceleration_record(

@@ -210,7 +210,7 @@ class ApprovableAdmin(RecordedByService):
         )
 
     def _decide(self, request, queryset, decide, done: str) -> None:
-        apply_each(request, queryset, decide, done)
+        act_on_each(request, queryset, decide, done)
 
 
 class ProduceDocuments:
@@ -220,7 +220,7 @@ class ProduceDocuments:
         return request.user.has_perm("servicing.add_document")
 
 
-def apply_each(request, queryset, do, done: str) -> None:
+def act_on_each(request, queryset, do, done: str) -> None:
     """Call `do` on each item; report each refusal with its reason, and how many were done."""
     count = 0
     for item in queryset.order_by("pk"):
@@ -239,7 +239,7 @@ def action_with_form(model_admin, request, queryset, form_class, do, *, intro: s
     action = request.POST.get("action")
     form = form_class(request.POST if "_confirm" in request.POST else None)
     if form.is_valid():
-        apply_each(request, queryset, lambda item: do(item, form.cleaned_data), done)
+        act_on_each(request, queryset, lambda item: do(item, form.cleaned_data), done)
         return None
     context = {
         **model_admin.admin_site.each_context(request),

@@ -41,20 +41,20 @@ from servicing.models import (
 SYSTEM_APPROVER = "system-approver"
 
 
-def _apply_to_note(day):
-    return lambda item, by: services.note_event_apply(note=item.note, on=day(item), by=by)
+def _post_note(day):
+    return lambda item, by: services.note_event_post(note=item.note, on=day(item), by=by)
 
 
 # What approving each kind of record does, once it is marked approved.
-APPLY = {
-    Payment: _apply_to_note(lambda p: p.received_on),
-    Conversion: _apply_to_note(lambda c: c.notice.deemed_received_on),
-    Prepayment: _apply_to_note(lambda p: p.prepayment_date),
-    AccelerationNotice: _apply_to_note(lambda a: a.notice.deemed_received_on),
-    CollectionCost: _apply_to_note(lambda c: c.billed_on),
-    DefaultEvent: _apply_to_note(lambda d: d.occurred_on),
-    Cure: lambda c, by: services.note_event_apply(note=c.default_event.note, on=c.cured_on, by=by),
-    Waiver: lambda w, by: services.note_event_apply(note=w.default_event.note, on=w.waived_on, by=by),
+ON_APPROVAL = {
+    Payment: _post_note(lambda p: p.received_on),
+    Conversion: _post_note(lambda c: c.notice.deemed_received_on),
+    Prepayment: _post_note(lambda p: p.prepayment_date),
+    AccelerationNotice: _post_note(lambda a: a.notice.deemed_received_on),
+    CollectionCost: _post_note(lambda c: c.billed_on),
+    DefaultEvent: _post_note(lambda d: d.occurred_on),
+    Cure: lambda c, by: services.note_event_post(note=c.default_event.note, on=c.cured_on, by=by),
+    Waiver: lambda w, by: services.note_event_post(note=w.default_event.note, on=w.waived_on, by=by),
     PaymentReversal: lambda r, by: services.reversal_apply(reversal=r, by=by),
     Assignment: lambda a, by: lifecycle.assignment_apply(assignment=a, by=by),
     Participation: lambda p, by: lifecycle.participation_apply(participation=p),
@@ -71,7 +71,7 @@ def approve(item, *, by):
     item.approval, item.decided_by, item.decided_at = Approval.APPROVED, by, timezone.now()
     item._history_user = by
     item.save(update_fields=["approval", "decided_by", "decided_at"])
-    APPLY[type(item)](item, by)
+    ON_APPROVAL[type(item)](item, by)
     return item
 
 

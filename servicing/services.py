@@ -4,7 +4,7 @@ Each locks the note row, checks the rules (refusing with a ValidationError that 
 and the rule, and changing nothing) and records the event and who recorded it. What moves money
 or shares (payments, conversions, prepayments, accelerations, waivers, costs) is recorded pending
 and takes effect when another user approves it (`servicing.approvals`), which calls
-`note_event_apply`: the rules are checked again and the note's ledger posted in the same
+`note_event_post`: the rules are checked again and the note's ledger posted in the same
 transaction, through the event's day if that day has come, or by replaying the note when the
 event is dated on or before a day already posted.
 """
@@ -247,7 +247,7 @@ def note_create(
 
 
 @transaction.atomic
-def note_event_apply(*, note: Note, on: date, by) -> None:
+def note_event_post(*, note: Note, on: date, by) -> None:
     """An approved event takes effect: the rules are checked with it, and the note posted."""
     note = lock_note(note)
     check_rules(note)
