@@ -28,8 +28,8 @@ from servicing.admin_base import (
     ReadOnlyAdmin,
     ReadOnlyInline,
     RecordedByService,
-    action_with_form,
     act_on_each,
+    action_with_form,
 )
 from servicing.forms import add_service_errors
 from servicing.selectors import notes_with_balances, warrant_shares_left

@@ -14,8 +14,8 @@ from servicing.admin_base import (
     ProduceDocuments,
     ReadOnlyAdmin,
     ReadOnlyInline,
-    action_with_form,
     act_on_each,
+    action_with_form,
 )
 from servicing.models import (
     Acceleration,
