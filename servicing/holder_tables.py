@@ -3,7 +3,7 @@ import django_tables2 as tables
 from django.db.models import Count, Q
 
 from holders.models import Holder
-from notes.tables import MoneyColumn
+from servicing.note_tables import MoneyColumn
 from servicing.selectors import MoneySum
 
 

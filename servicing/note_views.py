@@ -10,10 +10,10 @@ from django.shortcuts import get_object_or_404, render
 from django_tables2 import RequestConfig
 
 from notes.models import Approval, Note
-from notes.tables import NoteFilter, NoteTable
 from servicing import charts
 from servicing.forms import WORKFLOWS, QuoteForm
 from servicing.models import Conversion, DefaultEvent, Period, Prepayment
+from servicing.note_tables import NoteFilter, NoteTable
 from servicing.quotes import conversion_quote, payoff_quote
 from servicing.selectors import note_balances, notes_with_balances, pending_for_note
 from servicing.views import require

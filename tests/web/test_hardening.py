@@ -14,9 +14,9 @@ from django.urls import reverse
 from holders.models import Holder
 from holders.services import holder_create
 from notes.models import ClosingPrice
-from notes.views import spreadsheet_safe
 from servicing import approvals, clock, documents, lifecycle, services
 from servicing.models import Document, JobRun, SpentToken
+from servicing.note_views import spreadsheet_safe
 from servicing.selectors import note_balances
 from tests.conftest import once, user_in
 
