@@ -15,21 +15,9 @@ from servicing.engine.calendar import add_business_days
 from servicing.models import DefaultEvent, Method, Notice
 from servicing.once import SubmitOnce
 from servicing.quotes import conversion_quote
+from servicing.web import add_service_errors
 
 MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
-
-
-def add_service_errors(form, error: ValidationError, renamed: dict | None = None) -> None:
-    """Show a service's refusal at the field it names (under the form's own name for it, when
-    `renamed` says), or above the form when the form has no such field."""
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for field, messages in error.message_dict.items():
-        field = (renamed or {}).get(field, field)
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 TEXT_LENGTH = 5000  # a description or reason: a few paragraphs at most

@@ -2,9 +2,8 @@ from django.shortcuts import get_object_or_404, render
 
 from holders.models import Holder
 from servicing.holder_tables import HolderFilter, HolderTable, holders_with_totals
-from servicing.note_views import table_page
 from servicing.selectors import notes_with_balances
-from servicing.views import require
+from servicing.web import require, table_page
 
 
 def holder_list(request):

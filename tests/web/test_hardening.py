@@ -16,8 +16,8 @@ from holders.services import holder_create
 from notes.models import ClosingPrice
 from servicing import approvals, clock, documents, lifecycle, services
 from servicing.models import Document, JobRun, SpentToken
-from servicing.note_views import spreadsheet_safe
 from servicing.selectors import note_balances
+from servicing.web import spreadsheet_safe
 from tests.conftest import once, user_in
 
 pytestmark = pytest.mark.django_db
