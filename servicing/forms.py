@@ -15,6 +15,7 @@ from servicing.engine.calendar import add_business_days
 from servicing.models import DefaultEvent, Method, Notice
 from servicing.once import SubmitOnce
 from servicing.quotes import conversion_quote
+from servicing.selectors import note_terms
 from servicing.web import add_service_errors
 
 MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -146,7 +147,7 @@ class PrepaymentForm(NoticeFields):
         received = self.deemed()
         window_end = add_business_days(received, 3, self.note.calendar)
         return [
-            f"Prepayment allowed from {self.note.prepayment_allowed_from:%Y-%m-%d} (section 3).",
+            f"Prepayment allowed from {note_terms(self.note).prepayment_allowed_from:%Y-%m-%d} (section 3).",
             f"The holder is deemed to receive the notice on {received:%A %Y-%m-%d}; the conversion window runs "
             f"through {window_end:%A %Y-%m-%d} (4(a)); the earliest prepayment date is "
             f"{window_end + timedelta(days=1):%Y-%m-%d}.",
@@ -381,7 +382,7 @@ class QuoteForm(forms.Form):
     def clean_on(self):
         on = self.cleaned_data["on"]
         try:
-            self.note.terms.check_day("on", on)  # the replay is bounded: no what-if past the note's window
+            note_terms(self.note).check_day("on", on)  # the replay is bounded: no what-if past the note's window
         except engine.RuleError as e:
             raise ValidationError(e.message) from None
         return on

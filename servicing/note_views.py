@@ -11,7 +11,7 @@ from servicing.forms import WORKFLOWS, QuoteForm
 from servicing.models import Conversion, DefaultEvent, Period, Prepayment
 from servicing.note_tables import NoteFilter, NoteTable
 from servicing.quotes import conversion_quote, payoff_quote
-from servicing.selectors import note_balances, notes_with_balances, pending_for_note
+from servicing.selectors import note_balances, note_terms, notes_with_balances, pending_for_note
 from servicing.web import require, table_page
 
 
@@ -33,6 +33,7 @@ def note_detail(request, pk):
     periods = list(Period.objects.filter(note=note).order_by("start"))
     context = {
         "note": note,
+        "terms": note_terms(note),
         "section": "notes",
         "balances": note_balances(note),
         "quote_form": quote_form,

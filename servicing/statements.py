@@ -14,7 +14,7 @@ from servicing import engine
 from servicing.engine import keys
 from servicing.engine.calendar import add_months
 from servicing.models import Conversion, LedgerEntry, Payment, Period, Prepayment
-from servicing.selectors import ZERO, ledger_sums, note_events, payment_applied
+from servicing.selectors import ZERO, ledger_sums, note_events, note_terms, payment_applied
 
 
 @dataclass
@@ -86,7 +86,7 @@ def _note_statement(note: Note, month: date, as_of: date) -> NoteStatement | Non
     entries = LedgerEntry.objects.filter(note=note)
     opening = ledger_sums(entries.filter(effective_on__lt=month))["principal"]
     closing = ledger_sums(entries.filter(effective_on__lte=last_day))["principal"]
-    result = engine.run(note.terms, note_events(note), min(as_of, note.terms.last_day), strict=False)
+    result = engine.run(note_terms(note), note_events(note), min(as_of, note_terms(note).last_day), strict=False)
     b = result.balances
     past_due = [(_item_label(i), i.due_date, i.unpaid) for i in result.state.items if i.due_date < as_of]
     if result.state.principal_due_on is not None and result.state.principal_due_on < as_of and b.principal:
