@@ -13,8 +13,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("notes/", include("notes.urls")),
-    path("holders/", include("holders.urls")),
+    path("notes/", include("servicing.note_urls")),
+    path("holders/", include("servicing.holder_urls")),
     path("", include("servicing.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,7 +7,6 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from holders.validators import one_line
-from servicing import engine
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
 RATE = {"max_digits": 9, "decimal_places": 6}
@@ -151,29 +150,6 @@ class Note(models.Model):
 
     def get_absolute_url(self):
         return reverse("notes:detail", args=[self.pk])
-
-    @property
-    def terms(self) -> engine.Terms:
-        return engine.Terms(
-            agreement_date=self.agreement_date,
-            maturity_date=self.maturity_date,
-            principal=self.principal,
-            rate=self.rate,
-            conversion_price=self.conversion_price,
-            default_rate_spread=self.default_rate_spread,
-            max_lawful_rate=self.max_lawful_rate,
-            prepayment_lockout_months=self.prepayment_lockout_months,
-            calendar=self.calendar,
-            accrues_from=self.accrues_from,
-        )
-
-    @property
-    def conversion_price_display(self) -> Decimal:
-        return engine.conversion.price_display(self.conversion_price)
-
-    @property
-    def prepayment_allowed_from(self):
-        return self.terms.prepayment_allowed_from
 
     @property
     def first_day(self):

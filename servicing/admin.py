@@ -7,7 +7,9 @@ from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from django.utils.html import format_html
 
-from servicing import documents, services
+# The admin of holders' and notes' models lives in servicing, beside the services it calls; Django
+# looks only for <app>/admin.py, so they are registered from here (their URLs keep the app label).
+from servicing import admin_holders, admin_notes, documents, services  # noqa: F401
 from servicing.admin_base import (
     ApprovableAdmin,
     HistoryAdmin,

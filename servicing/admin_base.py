@@ -11,8 +11,8 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from servicing import approvals
-from servicing.forms import add_service_errors
 from servicing.once import SubmitOnce
+from servicing.web import add_service_errors
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):

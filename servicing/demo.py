@@ -16,7 +16,7 @@ from servicing import approvals, clock, documents, engine, lifecycle, services
 from servicing.close import close_books
 from servicing.engine.calendar import add_business_days, add_months
 from servicing.reminders import reminders_run
-from servicing.selectors import note_events
+from servicing.selectors import note_events, note_terms
 from servicing.simulate import simulate
 
 SCENARIO = Path(__file__).with_name("demo_scenario.json")
@@ -128,7 +128,7 @@ def load_demo() -> list[Note]:
 
 def _pay_bills(note: Note, *, before) -> None:
     """Pay each period's interest on its due date, for bills due before `before`."""
-    for period in engine.run(note.terms, note_events(note), before).periods:
+    for period in engine.run(note_terms(note), note_events(note), before).periods:
         if period.due_date < before:
             _approve(
                 services.payment_record(

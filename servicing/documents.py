@@ -23,7 +23,7 @@ from holders.models import Holder
 from notes.models import Note, SupplementalAgreement
 from servicing import clock, engine
 from servicing.models import AccelerationNotice, Conversion, Document, LedgerEntry, Prepayment
-from servicing.selectors import ledger_sums, note_balances, note_events
+from servicing.selectors import conversion_price_display, ledger_sums, note_balances, note_events, note_terms
 from servicing.services import refuse
 from servicing.statements import month_start, statement_for
 from servicing.words import dollars_words, number_words, percent_words
@@ -202,7 +202,7 @@ def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") 
         "conversion": conversion,
         "closes": closes,
         "average": engine.conversion.reference_average([c.close for c in closes]) if closes else None,
-        "price": note.conversion_price_display,
+        "price": conversion_price_display(note),
         "agreement_date": _long_date(note.agreement_date),
         "conversion_date": _long_date(conversion.conversion_date),
         "principal_left": ledger_sums(
@@ -237,7 +237,7 @@ def prepayment_quote(prepayment: Prepayment) -> engine.PrepaymentDone | None:
             prepayment.principal_requested,
         )
     )
-    result = engine.run(note.terms, events, prepayment.prepayment_date, strict=False)
+    result = engine.run(note_terms(note), events, prepayment.prepayment_date, strict=False)
     return next((p for p in result.prepayments if p.ref == str(prepayment.pk)), None)
 
 

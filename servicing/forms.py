@@ -14,21 +14,10 @@ from servicing import engine, lifecycle, services
 from servicing.models import DefaultEvent, Method, Notice
 from servicing.once import SubmitOnce
 from servicing.quotes import conversion_quote
+from servicing.selectors import note_terms
+from servicing.web import add_service_errors
 
 MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
-
-
-def add_service_errors(form, error: ValidationError, renamed: dict | None = None) -> None:
-    """Show a service's refusal at the field it names (under the form's own name for it, when
-    `renamed` says), or above the form when the form has no such field."""
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for field, messages in error.message_dict.items():
-        field = (renamed or {}).get(field, field)
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 TEXT_LENGTH = 5000  # a description or reason: a few paragraphs at most
@@ -157,7 +146,7 @@ class PrepaymentForm(NoticeFields):
         received = self.deemed()
         _, window_end = engine.prepayment.conversion_window(received, self.note.calendar)
         return [
-            f"Prepayment allowed from {self.note.prepayment_allowed_from:%Y-%m-%d} (section 3).",
+            f"Prepayment allowed from {note_terms(self.note).prepayment_allowed_from:%Y-%m-%d} (section 3).",
             f"The holder is deemed to receive the notice on {received:%A %Y-%m-%d}; the conversion window runs "
             f"through {window_end:%A %Y-%m-%d} (4(a)); the earliest prepayment date is "
             f"{window_end + timedelta(days=1):%Y-%m-%d}.",
@@ -392,7 +381,7 @@ class QuoteForm(forms.Form):
     def clean_on(self):
         on = self.cleaned_data["on"]
         try:
-            self.note.terms.check_day("on", on)  # the replay is bounded: no what-if past the note's window
+            note_terms(self.note).check_day("on", on)  # the replay is bounded: no what-if past the note's window
         except engine.RuleError as e:
             raise ValidationError(e.message) from None
         return on

@@ -26,7 +26,7 @@ from servicing.models import (
     Period,
     Prepayment,
 )
-from servicing.selectors import approvers_by_note, events_by_note
+from servicing.selectors import approvers_by_note, events_by_note, note_terms
 
 
 def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozenset(), by=None, job="") -> int:
@@ -40,7 +40,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
     periods: list[Period] = []
     for note in notes:
         # Nothing is posted past the note's last day (20 years after maturity): it is closed for good.
-        until = min(through, note.terms.last_day)
+        until = min(through, note_terms(note).last_day)
         state = None
         if note.pk not in full_ids and note.engine_state and note.closed_through:
             state = engine.State.from_json(note.engine_state)
@@ -49,7 +49,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
             Period.objects.filter(note=note).delete()
         elif state.day >= until:
             continue
-        result = engine.run(note.terms, events[note.pk], until, state, strict=False)
+        result = engine.run(note_terms(note), events[note.pk], until, state, strict=False)
         stamp = {"note": note, "posted_by": by, "job": job}
         approved = approvers[note.pk]
         if full:

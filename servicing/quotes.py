@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from notes.models import Note
 from servicing import engine
-from servicing.selectors import note_events
+from servicing.selectors import conversion_price_display, note_events, note_terms
 
 
 @dataclass
@@ -26,7 +26,7 @@ def payoff_quote(note: Note, on: date) -> Payoff:
     """What pays the note off on `on`: everything owed at the end of the day before (a payment is
     applied before the day accrues)."""
     day_before = max(on, note.first_day) - timedelta(days=1)
-    result = engine.run(note.terms, note_events(note), day_before, strict=False)
+    result = engine.run(note_terms(note), note_events(note), day_before, strict=False)
     return Payoff(on=on, balances=result.balances)
 
 
@@ -45,10 +45,10 @@ def conversion_quote(note: Note, on: date, principal: Decimal | None) -> Convers
     """The shares a conversion with `on` as its Conversion Date would give (4(a), 4(b))."""
     events = [*note_events(note), engine.Conversion("what-if", on, on, principal)]
     try:
-        engine.check_events(note.terms, events[-1:])
+        engine.check_events(note_terms(note), events[-1:])
     except engine.RuleError as e:
         return ConversionQuote(on=on, refusal=e.message)
-    result = engine.run(note.terms, events, on, strict=False)
+    result = engine.run(note_terms(note), events, on, strict=False)
     done = next((c for c in result.conversions if c.ref == "what-if"), None)
     if done is None:
         why = next((why for kind, ref, why in result.refused if ref == "what-if"), "no principal to convert")
@@ -58,6 +58,6 @@ def conversion_quote(note: Note, on: date, principal: Decimal | None) -> Convers
         principal=done.principal,
         interest=done.interest + done.default_interest,
         amount=done.amount,
-        price=note.conversion_price_display,
+        price=conversion_price_display(note),
         shares=done.shares,
     )

@@ -40,6 +40,27 @@ class MoneySum(Sum):
         return ZERO if value is None else to_cents(Decimal(value))
 
 
+def note_terms(note: Note) -> engine.Terms:
+    """The note's terms as the engine reads them."""
+    return engine.Terms(
+        agreement_date=note.agreement_date,
+        maturity_date=note.maturity_date,
+        principal=note.principal,
+        rate=note.rate,
+        conversion_price=note.conversion_price,
+        default_rate_spread=note.default_rate_spread,
+        max_lawful_rate=note.max_lawful_rate,
+        prepayment_lockout_months=note.prepayment_lockout_months,
+        calendar=note.calendar,
+        accrues_from=note.accrues_from,
+    )
+
+
+def conversion_price_display(note: Note) -> Decimal:
+    """The conversion price as pages and documents show it."""
+    return engine.conversion.price_display(note.conversion_price)
+
+
 def events_by_note(notes: list[Note], *, full_ids: set[int]) -> dict[int, list[engine.Event]]:
     """The approved engine events of each note; payments only after `closed_through` unless the note
     replays in full. What awaits approval, or was rejected, changes nothing."""

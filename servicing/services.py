@@ -35,7 +35,7 @@ from servicing.models import (
     Waiver,
 )
 from servicing.posting import post_notes
-from servicing.selectors import default_event, note_events
+from servicing.selectors import default_event, note_events, note_terms
 
 
 def refuse(field: str, message: str):
@@ -86,8 +86,8 @@ def check_rules(note: Note, *extra: engine.Event, without: str | None = None, fi
     events = [e for e in note_events(note) if without is None or f"{type(e).__name__}:{e.ref}" != without]
     events += extra
     try:
-        check_events(note.terms, events)
-        engine.run(note.terms, events, horizon(note.terms, events), strict=True)
+        check_events(note_terms(note), events)
+        engine.run(note_terms(note), events, horizon(note_terms(note), events), strict=True)
     except engine.RuleError as e:
         raise refuse((fields or {}).get(e.field, e.field), e.message) from None
 
@@ -109,7 +109,7 @@ def post_note(note: Note, changed_on: date, *, by, job: str) -> None:
 def check_day(note: Note, field: str, day: date) -> None:
     """Refuse a date outside the note's window: a year before its agreement to 20 years after maturity."""
     try:
-        note.terms.check_day(field, day)
+        note_terms(note).check_day(field, day)
     except engine.RuleError as e:
         raise refuse(field, e.message) from None
 
@@ -230,7 +230,7 @@ def note_create(
         created_by=by,
     )
     try:
-        note.terms.check()
+        note_terms(note).check()
     except engine.RuleError as e:
         raise refuse(e.field, e.message) from None
     if number:

@@ -26,7 +26,7 @@ from servicing import approvals, clock, services
 from servicing.close import close_books
 from servicing.engine.errors import RuleError
 from servicing.models import Acceleration, Conversion, DefaultPeriod, Payment, Period, Prepayment
-from servicing.selectors import note_balances, payment_applied
+from servicing.selectors import conversion_price_display, note_balances, note_terms, payment_applied
 
 JOB = "simulate"
 
@@ -92,7 +92,7 @@ def simulate(data: dict) -> tuple[Note, dict]:
         note = _create_note(data, n)
         # The close replays every day through as_of: bounded by the note's window, checked first.
         try:
-            note.terms.check_day("as_of", as_of)
+            note_terms(note).check_day("as_of", as_of)
         except RuleError as e:
             raise ScenarioError(f"as_of: {e.message}") from None
         _check_work(note, events)
@@ -117,7 +117,7 @@ def _check_work(note: Note, events: list) -> None:
                 if isinstance(day, str) and ISO_DATE.fullmatch(day):
                     with contextlib.suppress(ValueError):
                         last = max(last, date.fromisoformat(day))
-    last = min(last, note.terms.last_day)
+    last = min(last, note_terms(note).last_day)
     years = max(round((last - note.first_day).days / 365.25, 1), 1)
     allowed = min(MAX_EVENTS, int(MAX_REPLAY_WORK / years**2))
     if len(events) > allowed:
@@ -147,8 +147,8 @@ def report(note: Note) -> dict:
     conversions = Conversion.objects.filter(note=note, status=Conversion.Status.CONVERTED).select_related("notice")
     prepayments = Prepayment.objects.filter(note=note, status=Prepayment.Status.PAID).select_related("notice")
     return {
-        "conversion_price": f"{note.conversion_price_display:.6f}",
-        "prepayment_allowed_from": note.prepayment_allowed_from.isoformat(),
+        "conversion_price": f"{conversion_price_display(note):.6f}",
+        "prepayment_allowed_from": note_terms(note).prepayment_allowed_from.isoformat(),
         "periods": [
             {
                 "start": p.start.isoformat(),
@@ -169,7 +169,7 @@ def report(note: Note) -> dict:
                 "principal": _m(c.principal),
                 "interest": _m(c.interest + c.default_interest),
                 "amount": _m(c.amount),
-                "price": f"{note.conversion_price_display:.6f}",
+                "price": f"{conversion_price_display(note):.6f}",
                 "shares": c.shares,
             }
             for c in sorted(conversions, key=lambda c: (c.conversion_date, c.pk))

@@ -14,7 +14,7 @@ from servicing import engine
 from servicing.engine import keys
 from servicing.engine.calendar import add_months
 from servicing.models import Conversion, LedgerEntry, Payment, Period, Prepayment
-from servicing.selectors import ledger_sums, note_events, payment_applied
+from servicing.selectors import ledger_sums, note_events, note_terms, payment_applied
 
 
 @dataclass
@@ -77,14 +77,14 @@ def _note_statement(note: Note, month: date, as_of: date) -> NoteStatement | Non
     entries = LedgerEntry.objects.filter(note=note)
     opening = ledger_sums(entries.filter(effective_on__lt=month))["principal"]
     closing = ledger_sums(entries.filter(effective_on__lte=last_day))["principal"]
-    events = note_events(note)
+    events, terms = note_events(note), note_terms(note)
     # The month's last day, then the statement date itself: a full conversion on the statement date
     # converts what the note owes at the end of the month (conversion_amount); the other figures are
     # as of the statement date.
-    month_end = engine.run(note.terms, events, min(last_day, note.terms.last_day), strict=False)
+    month_end = engine.run(terms, events, min(last_day, terms.last_day), strict=False)
     conversion_amount = engine.conversion.conversion_amount(month_end.balances)
     state = engine.State.from_json(month_end.state.to_json())
-    result = engine.run(note.terms, events, min(as_of, note.terms.last_day), state, strict=False)
+    result = engine.run(terms, events, min(as_of, terms.last_day), state, strict=False)
     b = result.balances
     state = result.state
     past_due = [(_item_label(i), i.due_date, i.unpaid) for i in engine.defaults.past_due_items(state, as_of)]

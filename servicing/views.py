@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from csp.decorators import csp
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
@@ -40,7 +40,6 @@ from servicing.forms import (
     CorporateActionForm,
     WarrantAssignmentForm,
     WarrantExerciseForm,
-    add_service_errors,
 )
 from servicing.models import (
     APPROVE,
@@ -58,11 +57,7 @@ from servicing.models import (
     StatementDelivery,
     Waiver,
 )
-
-
-def require(user, permission: str) -> None:
-    if not user.has_perm(permission):
-        raise PermissionDenied(f"this needs the permission {permission}")
+from servicing.web import add_service_errors, require
 
 
 def dashboard(request):

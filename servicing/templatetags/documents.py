@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import template
 
+from servicing import selectors
+
 register = template.Library()
 
 
@@ -19,3 +21,9 @@ def price(value: Decimal) -> str:
 def percent(rate: Decimal) -> str:
     """0.075 → 7.5%."""
     return f"{(rate * 100).normalize():f}%"
+
+
+@register.filter
+def conversion_price_display(note) -> Decimal:
+    """The note's conversion price as pages and documents show it."""
+    return selectors.conversion_price_display(note)

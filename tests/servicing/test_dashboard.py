@@ -10,7 +10,7 @@ from servicing import clock, engine, services
 from servicing.close import close_books
 from servicing.dashboard import dashboard
 from servicing.quotes import conversion_quote
-from servicing.selectors import note_events
+from servicing.selectors import note_events, note_terms
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def test_the_dashboard_shows_what_the_engine_has_past_due_as_the_day_begins(make
     note = make_note()
 
     def engine_past_due(through):
-        return engine.run(note.terms, note_events(note), through).balances.past_due
+        return engine.run(note_terms(note), note_events(note), through).balances.past_due
 
     close_books(through=date(2024, 2, 29))
     # On 1 March January's 2,200.00 is past due; February's bills (2,900.00 and 861.94) fall due that day.

@@ -20,7 +20,7 @@ from servicing.close import close_books
 from servicing.dashboard import dashboard
 from servicing.deliveries import message_body
 from servicing.reminders import reminders_found
-from servicing.selectors import note_events
+from servicing.selectors import note_events, note_terms
 from servicing.statements import statement_for
 from tests.conftest import user_in
 
@@ -83,7 +83,7 @@ def book(django_db_blocker):
 
 
 def engine_balances(note, through):
-    return engine.run(note.terms, note_events(note), min(through, note.terms.last_day)).balances
+    return engine.run(note_terms(note), note_events(note), min(through, note_terms(note).last_day)).balances
 
 
 def figure(text: str) -> D:
@@ -126,13 +126,13 @@ def test_the_statement_and_its_email_show_the_engines_figures(book):
         line = next((line for line in statement.notes if line.note == n), None)
         if line is None:
             continue
-        if n.terms.last_day < STATEMENT_DATE:
+        if note_terms(n).last_day < STATEMENT_DATE:
             continue  # closed for good (20 years after maturity): its statements are another test's
-        state = engine.run(n.terms, note_events(n), STATEMENT_DATE).state
+        state = engine.run(note_terms(n), note_events(n), STATEMENT_DATE).state
         assert line.past_due_total == engine.defaults.past_due(state, STATEMENT_DATE)[0], n.number
         # A full conversion on the statement date, by the engine's replay of it.
         what_if = engine.run(
-            n.terms,
+            note_terms(n),
             [*note_events(n), engine.Conversion("what-if", STATEMENT_DATE, STATEMENT_DATE, None)],
             STATEMENT_DATE,
             strict=False,

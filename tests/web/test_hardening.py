@@ -14,10 +14,10 @@ from django.urls import reverse
 from holders.models import Holder
 from holders.services import holder_create
 from notes.models import ClosingPrice
-from notes.views import spreadsheet_safe
 from servicing import approvals, clock, documents, lifecycle, services
 from servicing.models import Document, JobRun, SpentToken
 from servicing.selectors import note_balances
+from servicing.web import spreadsheet_safe
 from tests.conftest import once, user_in
 
 pytestmark = pytest.mark.django_db

@@ -41,7 +41,9 @@ def test_the_note_page_shows_terms_balances_and_ledger(client, make_note, staff)
     close_books(through=date(2024, 2, 1))
     client.force_login(staff)
     page = client.get(note.get_absolute_url()).content.decode()
-    assert "2.000000" in page  # conversion price
+    assert "<dd>2.000000</dd>" in page  # conversion price
+    assert "(default 13%)" in page  # 10 % and the 3 % spread (section 1)
+    assert "<dt>Prepayment from</dt><dd>2024-04-10</dd>" in page  # three months' lockout (section 3)
     assert "2,200.00" in page  # January billed
     assert "Payoff (next day)" in page
 

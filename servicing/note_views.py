@@ -1,47 +1,18 @@
 """The notes pages: the table of notes, and a note's page with its what-ifs."""
 
-import csv
-import re
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django_tables2 import RequestConfig
 
 from notes.models import Approval, Note
-from notes.tables import NoteFilter, NoteTable
 from servicing import charts
 from servicing.forms import WORKFLOWS, QuoteForm
 from servicing.models import Conversion, DefaultEvent, Period, Prepayment
+from servicing.note_tables import NoteFilter, NoteTable
 from servicing.quotes import conversion_quote, payoff_quote
-from servicing.selectors import note_balances, notes_with_balances, pending_for_note
-from servicing.views import require
-
-NUMBER = re.compile(r"-?[\d,]*\.?\d+%?")
-
-
-def spreadsheet_safe(cell):
-    """A cell a spreadsheet would run as a formula (=, +, -, @, tab or carriage return first) gets a
-    leading apostrophe, so it shows as text; numbers, negative ones included, stay numbers."""
-    text = "" if cell is None else str(cell)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
-def table_page(request, filterset, table_class, *, title: str, section: str):
-    """A filtered, sorted table, 25 rows a page, or all its rows as CSV (`?export=csv`)."""
-    table = table_class(filterset.qs)
-    if request.GET.get("export") == "csv":
-        RequestConfig(request, paginate=False).configure(table)
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{section}.csv"'
-        csv.writer(response).writerows([spreadsheet_safe(cell) for cell in row] for row in table.as_values())
-        return response
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    context = {"table": table, "filter": filterset, "title": title, "section": section}
-    return render(request, "table_page.html", context)
+from servicing.selectors import note_balances, note_terms, notes_with_balances, pending_for_note
+from servicing.web import require, table_page
 
 
 def note_list(request):
@@ -62,6 +33,7 @@ def note_detail(request, pk):
     periods = list(Period.objects.filter(note=note).order_by("start"))
     context = {
         "note": note,
+        "terms": note_terms(note),
         "section": "notes",
         "balances": note_balances(note),
         "quote_form": quote_form,

@@ -1,10 +1,9 @@
 from django.shortcuts import get_object_or_404, render
 
 from holders.models import Holder
-from holders.tables import HolderFilter, HolderTable, holders_with_totals
-from notes.views import table_page
+from servicing.holder_tables import HolderFilter, HolderTable, holders_with_totals
 from servicing.selectors import notes_with_balances
-from servicing.views import require
+from servicing.web import require, table_page
 
 
 def holder_list(request):

@@ -4,18 +4,7 @@ from django.db.models import Q
 
 from notes.models import Issuer, Note
 from servicing.models import DefaultPeriod
-
-
-class MoneyColumn(tables.Column):
-    def __init__(self, *args, **kwargs):
-        attrs = {"td": {"class": "num"}, "th": {"class": "num"}}
-        super().__init__(*args, attrs=attrs, **kwargs)
-
-    def render(self, value):
-        return f"{value:,.2f}"
-
-    def value(self, value):
-        return f"{value:.2f}"  # CSV: plain figures
+from servicing.web import MoneyColumn
 
 
 class NoteTable(tables.Table):

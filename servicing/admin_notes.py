@@ -31,8 +31,8 @@ from servicing.admin_base import (
     act_on_each,
     action_with_form,
 )
-from servicing.forms import add_service_errors
 from servicing.selectors import notes_with_balances, warrant_shares_left
+from servicing.web import add_service_errors
 
 TERMS = [
     "issuer",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from holders import views
+from servicing import holder_views as views
 
 app_name = "holders"
 urlpatterns = [

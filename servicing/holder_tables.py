@@ -3,8 +3,8 @@ import django_tables2 as tables
 from django.db.models import Count, Q
 
 from holders.models import Holder
-from notes.tables import MoneyColumn
 from servicing.selectors import MoneySum
+from servicing.web import MoneyColumn
 
 
 def holders_with_totals():

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from notes import views
+from servicing import note_views as views
 
 app_name = "notes"
 urlpatterns = [
