@@ -605,4 +605,6 @@ def _depth(data) -> int:
 
 
 def _m(amount: Decimal) -> str:
-    return f"{amount:.2f}"
+    # + 0 makes a negative zero positive: on SQLite a ledger sum read back as -0.00 (floating point
+    # noise below the cent) is still nothing owed.
+    return f"{amount + 0:.2f}"
