@@ -505,6 +505,20 @@ def note_replay(*, note: Note, by=None, job="") -> int:
     return post_notes([note], note.closed_through, full_ids={note.pk}, by=by, job=job)
 
 
+@transaction.atomic
+def issuer_create(*, name: str, by=None) -> Issuer:
+    """A new issuer; a name another issuer has is refused (an issuer's name is unique)."""
+    issuer = stamp(Issuer(name=name), by)
+    if Issuer.objects.filter(name=name).exists():
+        raise refuse("name", f"an issuer named {name} already exists")
+    try:
+        with transaction.atomic():
+            issuer.save()
+    except IntegrityError:  # created meanwhile by another transaction
+        raise refuse("name", f"an issuer named {name} already exists") from None
+    return issuer
+
+
 def issuer_for(name: str) -> Issuer:
     try:
         return Issuer.objects.get_or_create(name=name)[0]

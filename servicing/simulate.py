@@ -3,6 +3,13 @@
 Everything is created with the same service functions the staff pages call, posted by the same
 close job, and read back from the stored ledger and records.
 
+A scenario is recorded as a whole (simulate.md, "Input"): the order of its events list means nothing
+but for events of one kind on one day. Its events are read first, then recorded in the order they
+take effect, each day's in the order of "The order of one day"; since the replay that checks each
+one is strict and a day depends only on the days before it, an event refused there breaks a rule
+in every order of the list, and the refusal names it by its place in the list as given. It runs on
+its own: its issuer, holder and closing prices are new records, never ones already in the database.
+
 A scenario comes from outside, so it is read with bounds before any of it is used: its size, its
 nesting, the number of its events, the type and length of every value, the digits of every number
 and the range of every date. A malformed file is refused with a ScenarioError naming the JSON path
@@ -10,9 +17,11 @@ and the range of every date. A malformed file is refused with a ScenarioError na
 """
 
 import contextlib
+import itertools
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -22,7 +31,7 @@ from django.db import DataError
 from holders.models import Holder
 from holders.services import holder_create
 from notes.models import ClosingPrice, Issuer, Note
-from servicing import approvals, clock, services
+from servicing import approvals, clock, engine, services
 from servicing.close import close_books
 from servicing.engine.errors import RuleError
 from servicing.models import Acceleration, Conversion, DefaultPeriod, Payment, Period, Prepayment
@@ -96,9 +105,11 @@ def simulate(data: dict) -> tuple[Note, dict]:
         except RuleError as e:
             raise ScenarioError(f"as_of: {e.message}") from None
         _check_work(note, events)
-        for i, event in enumerate(events):
-            with _where(f"events[{i}]"):
-                _record(note, event, f"events[{i}]")
+        read = [_read_event(note, e, f"events[{i}]") for i, e in enumerate(events)]
+        # A stable sort: events of one kind on one day keep the order listed.
+        for event in sorted(read, key=lambda e: (e.takes_effect, ORDER_OF_ONE_DAY.index(e.kind))):
+            with _where(event.path):
+                _record(note, event)
         run = close_books(through=as_of, note_ids=[note.pk])
         if run.failures:
             raise ScenarioError(f"the close through {as_of} failed: {run.failures[0]['error']}")
@@ -189,7 +200,7 @@ def report(note: Note) -> dict:
         "accelerations": [{"date": a.date.isoformat(), "kind": a.kind} for a in Acceleration.objects.filter(note=note)],
         "defaults": [
             {"kind": d.kind, "start": d.start.isoformat(), "end": d.end.isoformat() if d.end else None}
-            for d in DefaultPeriod.objects.filter(note=note).order_by("start", "kind")
+            for d in DefaultPeriod.objects.filter(note=note).order_by("start", "kind", "pk")
         ],
         "balances": {
             "as_of": b.as_of.isoformat(),
@@ -207,7 +218,7 @@ def report(note: Note) -> dict:
 
 def _create_note(data: dict, n: dict) -> Note:
     i = _object(data, "issuer", "issuer", {"name": "Innovo Group Inc."})
-    issuer = services.issuer_for(_text(i, "name", "issuer.name", max_length=_column(Issuer, "name").max_length))
+    issuer = _own_issuer(_text(i, "name", "issuer.name", max_length=_column(Issuer, "name").max_length))
     h = _object(data, "holder", "holder", {"name": "Scenario holder"})
     name = _text(h, "name", "holder.name", max_length=_column(Holder, "name").max_length)
     email = _text(h, "email", "holder.email", max_length=_column(Holder, "email").max_length, required=False)
@@ -263,56 +274,115 @@ def _create_note(data: dict, n: dict) -> Note:
         )
 
 
+def _own_issuer(name: str) -> Issuer:
+    """A new issuer for the scenario alone, so that no closing price of another (the demo's, another
+    scenario's) is ever among its own. It has the name given; when an issuer already has that name
+    (names are unique), the first of "NAME (scenario 2)", "NAME (scenario 3)"… that none has."""
+    longest = _column(Issuer, "name").max_length
+    stem = name[: longest - len(" (scenario 99999999)")]  # what every name tried starts with
+    taken = set(Issuer.objects.filter(name__startswith=stem).values_list("name", flat=True))
+    for n in itertools.count(1):
+        suffix = f" (scenario {n})"
+        candidate = name if n == 1 else f"{name[: longest - len(suffix)].rstrip()}{suffix}"
+        if candidate not in taken:
+            with contextlib.suppress(ValidationError):  # unless taken meanwhile, by a scenario kept
+                return services.issuer_create(name=candidate)
+
+
 def _term(n: dict, name: str, *, required: bool = True) -> Decimal | None:
     """A figure of `note`, bounded by the Note column that stores it."""
     return _decimal(n, name, f"note.{name}", column=_column(Note, name), required=required)
 
 
-def _record(note: Note, e: dict, path: str) -> None:
-    """Record the event as staff would, and approve it with the system approver (four-eyes)."""
+# The kinds of event in the order they take effect on one day (servicing-rules.md, "The order of one
+# day"): an Event of Default counts from the start of its day, and an insolvency accelerates at step 2,
+# before a notice of acceleration is weighed; then payments (4), conversions (5), prepayments (6).
+ORDER_OF_ONE_DAY = (
+    "covenant_breach",
+    "misrepresentation",
+    "insolvency",
+    "acceleration",
+    "payment",
+    "conversion",
+    "prepayment",
+)
+
+
+@dataclass(frozen=True)
+class _Event:
+    """An event of the scenario, read: what its service is given, and when it takes effect."""
+
+    path: str  # events[i]: its place in the list as given
+    kind: str
+    takes_effect: date
+    args: dict
+    waived_on: date | None = None
+
+
+def _read_event(note: Note, e, path: str) -> _Event:
+    """The event at `path`, refused (naming the field) unless every value has the right form."""
     e = _item(e, path)
     kind = _text(e, "type", f"{path}.type", max_length=MAX_TYPE_CHARS)
     if kind == "payment":
-        item = services.payment_record(
-            allow_future=True,  # a payment after as_of is checked, and changes nothing (simulate.md)
-            note=note,
-            received_on=_date(e, "date", f"{path}.date"),
-            amount=_decimal(e, "amount", f"{path}.amount", column=_column(Payment, "amount")),
-        )
-    elif kind == "conversion":
+        received_on = _date(e, "date", f"{path}.date")
+        amount = _decimal(e, "amount", f"{path}.amount", column=_column(Payment, "amount"))
+        return _Event(path, kind, received_on, {"received_on": received_on, "amount": amount})
+    if kind in ("conversion", "acceleration", "prepayment"):
         sent, method = _notice(e, path)
-        item = services.conversion_record(note=note, notice_sent=sent, method=method, principal=_principal(e, path))
-    elif kind == "prepayment":
-        sent, method = _notice(e, path)
-        item = services.prepayment_record(
-            note=note,
-            notice_sent=sent,
-            method=method,
-            prepayment_date=_date(e, "date", f"{path}.date"),
-            principal=_principal(e, path),
-        )
-    elif kind in ("covenant_breach", "misrepresentation", "insolvency"):
+        args = {"notice_sent": sent, "method": method}
+        if kind == "acceleration":
+            return _Event(path, kind, _deemed_received(note, sent, method), args)
+        if kind == "conversion":
+            args["principal"] = _principal(e, path)
+            return _Event(path, kind, _deemed_received(note, sent, method), args)
+        args["prepayment_date"] = _date(e, "date", f"{path}.date")
+        args["principal"] = _principal(e, path)
+        return _Event(path, kind, args["prepayment_date"], args)
+    if kind in ("covenant_breach", "misrepresentation", "insolvency"):
         occurred_on = _date(e, "date", f"{path}.date")
         cured_on = _date(e, "cured", f"{path}.cured", required=False) if kind == "covenant_breach" else None
         waived_on = _date(e, "waived", f"{path}.waived", required=False) if kind == "misrepresentation" else None
-        event = services.default_record(
-            note=note,
-            kind={"covenant_breach": "covenant"}.get(kind, kind),
-            occurred_on=occurred_on,
-            cured_on=cured_on,
-        )
-        approvals.approve(event, by=approvals.system_approver())
-        if waived_on is None:
-            return
-        item = services.waiver_record(event=event, waived_on=waived_on)
-    elif kind == "acceleration":
-        sent, method = _notice(e, path)
-        item = services.acceleration_record(note=note, notice_sent=sent, method=method)
+        args = {
+            "kind": {"covenant_breach": "covenant"}.get(kind, kind),
+            "occurred_on": occurred_on,
+            "cured_on": cured_on,
+        }
+        return _Event(path, kind, occurred_on, args, waived_on)
+    raise ScenarioError(
+        f"{path}.type: {_show(kind)} is not one of payment, conversion, prepayment, covenant_breach, "
+        "misrepresentation, insolvency, acceleration"
+    )
+
+
+def _deemed_received(note: Note, sent: date, method: str) -> date:
+    """The day a notice takes effect (8(b)); for a notice the rules refuse, the day it was sent, so
+    that it still has its place in the order (its service refuses it when it is recorded)."""
+    try:
+        note.terms.check_day("notice.sent", sent)
+        return engine.notices.deemed_received(sent, method, note.calendar)
+    except RuleError:
+        return sent
+
+
+def _record(note: Note, event: _Event) -> None:
+    """Record the event as staff would, and approve it with the system approver (four-eyes)."""
+    if event.kind == "payment":
+        # A payment after as_of is checked, and changes nothing (simulate.md).
+        item = services.payment_record(note=note, allow_future=True, **event.args)
+    elif event.kind == "conversion":
+        item = services.conversion_record(note=note, **event.args)
+    elif event.kind == "prepayment":
+        item = services.prepayment_record(note=note, **event.args)
+    elif event.kind == "acceleration":
+        item = services.acceleration_record(note=note, **event.args)
     else:
-        raise ScenarioError(
-            f"{path}.type: {_show(kind)} is not one of payment, conversion, prepayment, covenant_breach, "
-            "misrepresentation, insolvency, acceleration"
-        )
+        default = services.default_record(note=note, **event.args)
+        approvals.approve(default, by=approvals.system_approver())
+        if event.waived_on is None:
+            return
+        # Recorded with its event, so that no other event is ever checked against a default
+        # longer than the scenario's.
+        item = services.waiver_record(event=default, waived_on=event.waived_on)
     approvals.approve(item, by=approvals.system_approver())
 
 
@@ -535,4 +605,6 @@ def _depth(data) -> int:
 
 
 def _m(amount: Decimal) -> str:
-    return f"{amount:.2f}"
+    # + 0 makes a negative zero positive: on SQLite a ledger sum read back as -0.00 (floating point
+    # noise below the cent) is still nothing owed.
+    return f"{amount + 0:.2f}"

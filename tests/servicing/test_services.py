@@ -4,7 +4,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from notes.models import Note
+from notes.models import Issuer, Note
 from servicing import approvals, clock, engine, services
 from servicing.models import Conversion, LedgerEntry, Payment, Prepayment
 from servicing.selectors import note_balances, note_events, note_terms
@@ -68,6 +68,14 @@ def test_the_conversion_price_comes_from_the_issuers_stored_closes(issuer, holde
         )
     assert note.conversion_price == D("3.3")  # 1.10 × 3.00
     assert sorted(c.date.day for c in note.reference_closes.all()) == [3, 4, 5, 8, 9]
+
+
+def test_it_creates_an_issuer_of_a_new_name_and_refuses_a_name_taken(issuer):
+    created = services.issuer_create(name="Acme Widgets Inc.")
+    assert created.pk != issuer.pk and created.closing_prices.count() == 0
+    words = refused(services.issuer_create, "name", name=issuer.name)
+    assert words == "an issuer named Innovo Group Inc. already exists"
+    assert Issuer.objects.filter(name=issuer.name).count() == 1
 
 
 def test_a_second_different_close_for_a_day_is_refused(issuer):
