@@ -358,7 +358,7 @@ def _deemed_received(note: Note, sent: date, method: str) -> date:
     """The day a notice takes effect (8(b)); for a notice the rules refuse, the day it was sent, so
     that it still has its place in the order (its service refuses it when it is recorded)."""
     try:
-        note.terms.check_day("notice.sent", sent)
+        note_terms(note).check_day("notice.sent", sent)
         return engine.notices.deemed_received(sent, method, note.calendar)
     except RuleError:
         return sent

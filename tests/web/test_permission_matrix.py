@@ -337,7 +337,17 @@ ADDED_BESIDE = {
 }
 # Columns a request may change without the model's own change permission, and what may change them.
 CHANGED_BESIDE = {
-    "notes_note": ({"closed_through", "engine_state", "accrued_interest", "accrued_default_interest"}, POSTING),
+    "notes_note": (
+        {
+            "closed_through",
+            "engine_state",
+            "accrued_interest",
+            "accrued_default_interest",
+            "past_due",
+            "past_due_since",
+        },
+        POSTING,
+    ),
     "servicing_conversion": (
         {"status", "principal", "interest", "default_interest", "amount", "shares", "deliveries", "refusal"},
         POSTING,
