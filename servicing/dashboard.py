@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import TruncMonth
 
 from notes.models import Approval
@@ -99,7 +99,8 @@ def dashboard(today: date) -> Dashboard:
 def not_yet_due(today: date) -> dict[int, Decimal]:
     """By note: what was billed with a due date still to come."""
     rows = Period.objects.filter(due_date__gte=today).values("note")
-    return dict(rows.annotate(t=MoneySum(F("interest") + F("default_interest"))).values_list("note", "t"))
+    sums = rows.annotate(i=MoneySum("interest"), d=MoneySum("default_interest")).values_list("note", "i", "d")
+    return {note: interest + default_interest for note, interest, default_interest in sums}
 
 
 def _past_due(note, today: date, billed_not_due: dict, accelerated: dict) -> Decimal:
