@@ -306,3 +306,17 @@ def test_the_database_is_never_handed_a_figure_to_round(make_note):
     with pytest.raises(DataError, match=principal), transaction.atomic():
         note.save()
     assert Note.objects.get(pk=note.pk).principal == D("365000.00")
+
+
+def test_the_note_page_shows_a_share_to_its_last_place(client, make_note, staff, approve):
+    note = make_note()
+    pat = holder_create(name="Pat Participant")
+    with clock.pinned(date(2024, 1, 10)):
+        approve(
+            lifecycle.participation_record(
+                note=note, participant=pat, share=D("0.1234567891"), starts_on=date(2024, 2, 1), by=staff
+            )
+        )
+    client.force_login(staff)
+    assert "Pat Participant, 0.1234567891 of each payment" in client.get(note.get_absolute_url()).content.decode()
+    assert "0.1234567891 of each payment" in client.get(pat.get_absolute_url()).content.decode()
