@@ -7,10 +7,13 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from holders.validators import one_line
+from notes.fields import ExactDecimalField
 
+# Every figure keeps exactly what it was given (servicing-rules.md, "Numbers"): money to the cent;
+# rates, spreads, caps, prices, the premium and a participation's share to 10 decimal places.
 MONEY = {"max_digits": 20, "decimal_places": 2}
-RATE = {"max_digits": 9, "decimal_places": 6}
-PRICE = {"max_digits": 20, "decimal_places": 6}
+RATE = {"max_digits": 13, "decimal_places": 10}
+PRICE = {"max_digits": 24, "decimal_places": 10}
 
 
 class Approval(models.TextChoices):
@@ -71,7 +74,7 @@ class ClosingPrice(models.Model):
 
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="closing_prices")
     date = models.DateField()
-    close = models.DecimalField(max_digits=20, decimal_places=6)
+    close = ExactDecimalField(**PRICE)
 
     history = HistoricalRecords()
 
@@ -101,13 +104,15 @@ class Note(models.Model):
     agreement_date = models.DateField()
     accrues_from = models.DateField(null=True, blank=True, help_text="A substitute note: the assignment date.")
     maturity_date = models.DateField()
-    principal = models.DecimalField(**MONEY)
-    rate = models.DecimalField(**RATE)
-    default_rate_spread = models.DecimalField(**RATE, default=Decimal("0.03"))
-    max_lawful_rate = models.DecimalField(**RATE, null=True, blank=True)
+    principal = ExactDecimalField(**MONEY)
+    rate = ExactDecimalField(**RATE)
+    default_rate_spread = ExactDecimalField(**RATE, default=Decimal("0.03"))
+    max_lawful_rate = ExactDecimalField(**RATE, null=True, blank=True)
     prepayment_lockout_months = models.PositiveSmallIntegerField(default=3)
-    conversion_premium = models.DecimalField(max_digits=9, decimal_places=4, default=Decimal("1.10"))
-    conversion_price = models.DecimalField(max_digits=30, decimal_places=18)
+    conversion_premium = ExactDecimalField(max_digits=15, decimal_places=10, default=Decimal("1.10"))
+    # premium × the average of five closes, unrounded (4(a)): 10 + 10 places, and one more from
+    # dividing by five, so 21 places hold every price a note's closes can give.
+    conversion_price = ExactDecimalField(max_digits=33, decimal_places=21)
     reference_closes = models.ManyToManyField(ClosingPrice, blank=True, related_name="+")
     calendar = models.CharField(max_length=10, choices=Calendar.choices, default=Calendar.XFED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -119,9 +124,9 @@ class Note(models.Model):
     # and their filters read it instead of working it out again.
     closed_through = models.DateField(null=True, blank=True)
     engine_state = models.JSONField(null=True, blank=True, editable=False)
-    accrued_interest = models.DecimalField(**MONEY, default=Decimal("0"))
-    accrued_default_interest = models.DecimalField(**MONEY, default=Decimal("0"))
-    past_due = models.DecimalField(**MONEY, default=Decimal("0"))
+    accrued_interest = ExactDecimalField(**MONEY, default=Decimal("0"))
+    accrued_default_interest = ExactDecimalField(**MONEY, default=Decimal("0"))
+    past_due = ExactDecimalField(**MONEY, default=Decimal("0"))
     past_due_since = models.DateField(null=True, blank=True)
 
     history = HistoricalRecords(
@@ -193,7 +198,7 @@ class Assignment(Approvable):
 class AssignmentPart(models.Model):
     assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="parts")
     assignee = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="+")
-    principal = models.DecimalField(**MONEY)
+    principal = ExactDecimalField(**MONEY)
     substitute = models.OneToOneField(
         Note, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="assigned_by"
     )
@@ -211,7 +216,7 @@ class Participation(Approvable):
 
     note = models.ForeignKey(Note, on_delete=models.PROTECT, related_name="participations")
     participant = models.ForeignKey("holders.Holder", on_delete=models.PROTECT, related_name="participations")
-    share = models.DecimalField(max_digits=7, decimal_places=6, help_text="The fraction of each payment, 0 to 1.")
+    share = ExactDecimalField(max_digits=11, decimal_places=10, help_text="The fraction of each payment, 0 to 1.")
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True, help_text="The first day it no longer shares.")
 
@@ -248,7 +253,7 @@ class Warrant(models.Model):
     note = models.ForeignKey(Note, null=True, blank=True, on_delete=models.PROTECT, related_name="warrants")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="substitutes")
     shares = models.PositiveBigIntegerField()
-    exercise_price = models.DecimalField(**PRICE)
+    exercise_price = ExactDecimalField(**PRICE)
     issued_on = models.DateField()
     expires_on = models.DateField(help_text="The last day it may be exercised.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OUTSTANDING, editable=False)
@@ -273,7 +278,7 @@ class WarrantExercise(Approvable):
     warrant = models.ForeignKey(Warrant, on_delete=models.PROTECT, related_name="exercises")
     exercised_on = models.DateField()
     shares = models.PositiveBigIntegerField()
-    price_paid = models.DecimalField(**MONEY, help_text="Shares × exercise price, to the cent.")
+    price_paid = ExactDecimalField(**MONEY, help_text="Shares × exercise price, to the cent.")
 
     history = HistoricalRecords()
 
@@ -319,7 +324,7 @@ class CorporateAction(Approvable):
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="corporate_actions")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     effective_on = models.DateField()
-    ratio = models.DecimalField(
+    ratio = ExactDecimalField(
         max_digits=20, decimal_places=10, null=True, blank=True, help_text="A split or combination: new shares per old."
     )
     successor = models.CharField(
@@ -341,7 +346,7 @@ class SuccessorSecurity(models.Model):
 
     action = models.ForeignKey(CorporateAction, on_delete=models.PROTECT, related_name="securities")
     name = models.CharField(max_length=200, validators=[one_line])
-    per_share = models.DecimalField(max_digits=30, decimal_places=10)
+    per_share = ExactDecimalField(max_digits=30, decimal_places=10)
 
     class Meta:
         ordering = ["action", "pk"]

@@ -85,10 +85,12 @@ class ClosingPriceAdmin(RecordedByService):
 class NoteCreationForm(forms.ModelForm):
     """A new note goes through `note_create`, which checks the terms and posts its funding."""
 
-    conversion_price = forms.DecimalField(
+    # Typed, a price has at most 10 decimal places, as a close has; the column keeps more for the
+    # price taken from the closes (premium × their average, unrounded).
+    conversion_price = Note._meta.get_field("conversion_price").formfield(
         required=False,
-        max_digits=30,
-        decimal_places=12,
+        max_digits=22,
+        decimal_places=10,
         help_text="Leave empty to take 110% of the average of the issuer's five closes before the agreement date.",
     )
 
@@ -341,11 +343,11 @@ class SecuritiesForm(forms.ModelForm):
     """A reclassification, merger or sale names up to three kinds of securities per common share."""
 
     security_1 = forms.CharField(required=False, max_length=200)
-    per_share_1 = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
+    per_share_1 = SuccessorSecurity._meta.get_field("per_share").formfield(required=False)
     security_2 = forms.CharField(required=False, max_length=200)
-    per_share_2 = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
+    per_share_2 = SuccessorSecurity._meta.get_field("per_share").formfield(required=False)
     security_3 = forms.CharField(required=False, max_length=200)
-    per_share_3 = forms.DecimalField(required=False, max_digits=30, decimal_places=10)
+    per_share_3 = SuccessorSecurity._meta.get_field("per_share").formfield(required=False)
 
 
 class SuccessorSecurityInline(ReadOnlyInline):

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from holders.models import Holder
-from notes.models import Approval, CorporateAction, Issuer, Note
+from notes.models import Approval, ClosingPrice, CorporateAction, Issuer, Note, Participation, SuccessorSecurity
 from servicing import engine, lifecycle, services
 from servicing.models import DefaultEvent, Method, Notice
 from servicing.once import SubmitOnce
@@ -299,7 +299,7 @@ class ParticipationForm(WorkflowForm):
     title = "Record a participation (8(j))"
     permission = "notes.add_participation"
     participant = forms.ModelChoiceField(Holder.objects.all())
-    share = forms.DecimalField(max_digits=7, decimal_places=6, help_text="Of each payment: 0.25 is a quarter.")
+    share = Participation._meta.get_field("share").formfield(help_text="Of each payment: 0.25 is a quarter.")
     starts_on = date_field()
 
     def record(self, by):
@@ -337,23 +337,23 @@ class WarrantAssignmentForm(SubmitOnce):
 class ClosingPriceForm(SubmitOnce):
     issuer = forms.ModelChoiceField(Issuer.objects.all())
     date = date_field()
-    close = forms.DecimalField(max_digits=20, decimal_places=6)
+    close = ClosingPrice._meta.get_field("close").formfield()
 
 
 class CorporateActionForm(SubmitOnce):
     issuer = forms.ModelChoiceField(Issuer.objects.all())
     kind = forms.ChoiceField(choices=CorporateAction.Kind.choices)
     effective_on = date_field()
-    ratio = forms.DecimalField(
-        max_digits=20, decimal_places=10, required=False, help_text="A split or combination: new shares per old."
+    ratio = CorporateAction._meta.get_field("ratio").formfield(
+        required=False, help_text="A split or combination: new shares per old."
     )
     successor = forms.CharField(
         required=False, max_length=200, help_text="A merger or sale: the successor or purchasing corporation."
     )
     security_1 = forms.CharField(required=False, max_length=200, label="Successor security 1")
-    per_share_1 = forms.DecimalField(max_digits=30, decimal_places=10, required=False, label="Per common share")
+    per_share_1 = SuccessorSecurity._meta.get_field("per_share").formfield(required=False, label="Per common share")
     security_2 = forms.CharField(required=False, max_length=200, label="Successor security 2")
-    per_share_2 = forms.DecimalField(max_digits=30, decimal_places=10, required=False, label="Per common share")
+    per_share_2 = SuccessorSecurity._meta.get_field("per_share").formfield(required=False, label="Per common share")
     description = text_field()
 
     def securities(self):

@@ -13,6 +13,7 @@ from simple_history import register
 from simple_history.models import HistoricalRecords
 
 from holders.validators import one_line
+from notes.fields import ExactDecimalField
 from notes.models import MONEY, Approvable
 from servicing import engine
 
@@ -76,7 +77,7 @@ class Notice(models.Model):
 class Payment(Approvable):
     note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="payments")
     received_on = models.DateField()
-    amount = models.DecimalField(**MONEY)
+    amount = ExactDecimalField(**MONEY)
     reference = models.CharField(
         max_length=100, blank=True, validators=[one_line], help_text="Wire or cheque reference."
     )
@@ -110,12 +111,12 @@ class Conversion(Approvable):
 
     note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="conversions")
     notice = models.OneToOneField(Notice, on_delete=models.PROTECT, related_name="conversion")
-    principal_requested = models.DecimalField(**MONEY, null=True, blank=True, help_text="Empty: all principal.")
+    principal_requested = ExactDecimalField(**MONEY, null=True, blank=True, help_text="Empty: all principal.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED, editable=False)
-    principal = models.DecimalField(**MONEY, null=True, editable=False)
-    interest = models.DecimalField(**MONEY, null=True, editable=False)
-    default_interest = models.DecimalField(**MONEY, null=True, editable=False)
-    amount = models.DecimalField(**MONEY, null=True, editable=False)
+    principal = ExactDecimalField(**MONEY, null=True, editable=False)
+    interest = ExactDecimalField(**MONEY, null=True, editable=False)
+    default_interest = ExactDecimalField(**MONEY, null=True, editable=False)
+    amount = ExactDecimalField(**MONEY, null=True, editable=False)
     shares = models.PositiveBigIntegerField(null=True, editable=False)
     # After a supplemental agreement (section 5): [{"security": name, "units": n}] delivered instead of shares.
     deliveries = models.JSONField(default=list, blank=True, editable=False)
@@ -144,13 +145,13 @@ class Prepayment(Approvable):
     note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="prepayments")
     notice = models.OneToOneField(Notice, on_delete=models.PROTECT, related_name="prepayment")
     prepayment_date = models.DateField()
-    principal_requested = models.DecimalField(**MONEY, null=True, blank=True, help_text="Empty: all principal.")
+    principal_requested = ExactDecimalField(**MONEY, null=True, blank=True, help_text="Empty: all principal.")
     window_end = models.DateField(editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED, editable=False)
-    principal = models.DecimalField(**MONEY, null=True, editable=False)
-    interest = models.DecimalField(**MONEY, null=True, editable=False)
-    default_interest = models.DecimalField(**MONEY, null=True, editable=False)
-    amount = models.DecimalField(**MONEY, null=True, editable=False)
+    principal = ExactDecimalField(**MONEY, null=True, editable=False)
+    interest = ExactDecimalField(**MONEY, null=True, editable=False)
+    default_interest = ExactDecimalField(**MONEY, null=True, editable=False)
+    amount = ExactDecimalField(**MONEY, null=True, editable=False)
 
     history = HistoricalRecords()
 
@@ -265,7 +266,7 @@ class CollectionCost(Approvable):
 
     note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="collection_costs")
     billed_on = models.DateField()
-    amount = models.DecimalField(**MONEY)
+    amount = ExactDecimalField(**MONEY)
     description = models.TextField(help_text="What the cost was for: counsel, filing fees…")
 
     history = HistoricalRecords()
@@ -358,7 +359,7 @@ class LedgerEntry(WriteOnce):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     account = models.CharField(max_length=20, choices=Account.choices)
     key = models.CharField(max_length=60, help_text="What the entry is for: a period, payment, conversion…")
-    amount = models.DecimalField(**MONEY)
+    amount = ExactDecimalField(**MONEY)
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     posted_at = models.DateTimeField(auto_now_add=True)
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
@@ -412,8 +413,8 @@ class Period(models.Model):
     days = models.PositiveSmallIntegerField()
     due_date = models.DateField()
     reason = models.CharField(max_length=20, choices=Reason.choices)
-    interest = models.DecimalField(**MONEY)
-    default_interest = models.DecimalField(**MONEY)
+    interest = ExactDecimalField(**MONEY)
+    default_interest = ExactDecimalField(**MONEY)
 
     class Meta:
         ordering = ["note", "start"]

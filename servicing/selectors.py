@@ -3,8 +3,9 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, Sum
+from django.db.models import F, Q, Sum
 
+from notes.fields import ExactDecimalField
 from notes.models import Approval, Assignment, AssignmentPart, Note, Participation, Warrant
 from servicing import engine
 from servicing.engine import keys
@@ -27,17 +28,45 @@ APPROVED = Approval.APPROVED
 ZERO = Decimal("0.00")
 
 
-class MoneySum(Sum):
-    """A sum of money read back in cents, zero when there is nothing to add.
+class SummedMoney(ExactDecimalField):
+    """What MoneySum gives. On SQLite the database adds whole cents, so a filter on the sum
+    (`principal_outstanding__gt=0`) is compared in cents too."""
 
-    SQLite (the development default) adds decimals as floats: the cents are exact, the digits past
-    them are noise, so the sum is rounded to the cent on the way out.
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if connection.vendor != "sqlite":
+            return super().get_db_prep_value(value, connection, prepared)
+        cents = self.to_python(value if prepared else self.get_prep_value(value)) * 100
+        return int(cents) if cents == cents.to_integral_value() else float(cents)
+
+
+class MoneySum(Sum):
+    """A sum of a money column, to the cent, zero when there is nothing to add.
+
+    Exact on every database. On SQLite, whose SUM of decimals goes through floating point, each
+    amount's cents are added as whole numbers: the column's text has exactly two places
+    (notes.fields), so without its point it is the amount in cents.
     """
 
-    output_field = DecimalField(max_digits=20, decimal_places=2)
+    output_field = SummedMoney(max_digits=20, decimal_places=2)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column = self.get_source_expressions()[0]
+        field = getattr(column, "target", None)
+        if not (isinstance(field, ExactDecimalField) and field.decimal_places == 2):
+            raise TypeError(f"MoneySum adds a money column, not {column}")
+        return super().as_sql(compiler, connection, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        in_cents = self.copy()
+        in_cents.template = "SUM(CAST(REPLACE(%(expressions)s, '.', '') AS INTEGER))"
+        return in_cents.as_sql(compiler, connection, **extra_context)
 
     def convert_value(self, value, expression, connection):
-        return ZERO if value is None else to_cents(Decimal(value))
+        if value is None:
+            return ZERO
+        if connection.vendor == "sqlite":
+            return Decimal(value).scaleb(-2)
+        return to_cents(value)
 
 
 def note_terms(note: Note) -> engine.Terms:
@@ -87,7 +116,7 @@ def events_by_note(notes: list[Note], *, full_ids: set[int]) -> dict[int, list[e
         events[d.note_id].append(default_event(d))
     for c in CollectionCost.objects.filter(**approved).order_by("pk"):
         events[c.note_id].append(engine.Cost(str(c.pk), c.billed_on, c.amount))
-    assignments = Assignment.objects.filter(**approved).annotate(principal_assigned=Sum("parts__principal"))
+    assignments = Assignment.objects.filter(**approved).annotate(principal_assigned=MoneySum("parts__principal"))
     for a in assignments.order_by("pk"):
         events[a.note_id].append(engine.Assignment(str(a.pk), a.effective_on, a.principal_assigned))
     return events

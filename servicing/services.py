@@ -14,11 +14,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from holders.models import Holder
 from holders.validators import one_line
+from notes.fields import ExactDecimalField
 from notes.models import Approval, ClosingPrice, Issuer, Note, ReviewFlag
 from servicing import clock, engine
 from servicing.engine import check_events, horizon
@@ -44,10 +45,13 @@ def refuse(field: str, message: str):
 
 def fit(obj) -> None:
     """Refuse, naming the field, text longer than its column, a one-line text with a line break or
-    other control character, and a number with more digits than its column holds: the database
-    would otherwise fail the whole request."""
+    other control character, a number its column does not keep exactly (more decimal places, or
+    more digits before the point) and a whole number outside its column's range: the database
+    would otherwise round it or fail the whole request."""
     for field in obj._meta.concrete_fields:
-        if not isinstance(field, models.CharField | models.TextField | models.DecimalField):
+        if field.primary_key or not isinstance(
+            field, models.CharField | models.TextField | ExactDecimalField | models.IntegerField
+        ):
             continue
         value = getattr(obj, field.attname)
         if value is None or value == "":
@@ -55,10 +59,16 @@ def fit(obj) -> None:
         if isinstance(field, models.TextField):
             if "\x00" in value:  # PostgreSQL stores no NUL in text
                 raise refuse(field.name, f"{field.name}: must not contain a NUL character")
-        elif isinstance(field, models.DecimalField):
-            whole = field.max_digits - field.decimal_places
-            if not value.is_finite() or abs(value) >= Decimal(10) ** whole:
-                raise refuse(field.name, f"{field.name} {value}: at most {whole} digits before the decimal point")
+        elif isinstance(field, ExactDecimalField):
+            why = field.refusal(value)
+            if why:
+                raise refuse(field.name, why)
+        elif isinstance(field, models.IntegerField):
+            low, high = connection.ops.integer_field_range(field.get_internal_type())
+            if high is not None and value > high:
+                raise refuse(field.name, f"{field.name} {value:,}: at most {high:,}")
+            if low is not None and value < low:
+                raise refuse(field.name, f"{field.name} {value:,}: at least {low:,}")
         else:
             try:
                 one_line(value)
