@@ -10,7 +10,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
-from holders.tables import holders_with_totals
 
 from holders.services import holder_create
 from notes.fields import rewrite_on_sqlite
@@ -18,6 +17,7 @@ from notes.models import ClosingPrice, Note, Participation, SuccessorSecurity, W
 from servicing import clock, lifecycle, services
 from servicing.close import close_books
 from servicing.forms import ClosingPriceForm, ParticipationForm
+from servicing.holder_tables import holders_with_totals
 from servicing.models import Conversion, LedgerEntry, Period
 from servicing.selectors import MoneySum, ledger_sums, notes_with_balances
 from servicing.simulate import ScenarioError, simulate
