@@ -90,7 +90,9 @@ def test_after_acceleration_all_principal_and_billed_interest_are_past_due_the_n
 def test_the_conversion_amount_is_what_a_full_conversion_the_next_day_converts(paid, breach, day):
     """conversion_amount (read by the dashboard and the statement) against the replay of a conversion."""
     t = terms()
-    events = [Payment(str(i), START + timedelta(days=o), amount) for i, (o, amount) in enumerate(paid)]
+    # Money received on the Conversion Date itself is applied before the conversion (steps 4, 5):
+    # the figure is of what the note owes when that day begins.
+    events = [Payment(str(i), START + timedelta(days=o), amount) for i, (o, amount) in enumerate(paid) if o <= day]
     if breach is not None:
         events.append(CovenantBreach("b", START + timedelta(days=breach), None))
     on = START + timedelta(days=day)
