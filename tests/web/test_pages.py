@@ -8,6 +8,7 @@ from servicing import clock, services
 from servicing.close import close_books
 from servicing.selectors import note_balances
 from tests.conftest import once
+from tests.helpers import refused_at, row_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -116,12 +117,15 @@ def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_saved(client,
     note = make_note()
     client.force_login(staff)
     url = reverse("servicing:record", args=[note.pk, "payment"])
-    page = client.post(url, once({"received_on": "2024-01-02", "amount": "10.00"})).content.decode()
+    before = row_counts()
+    response = client.post(url, once({"received_on": "2024-01-02", "amount": "10.00"}))
+    refused_at(response, "received_on", "received_on 2024-01-02 is before the agreement date 2024-01-10")
+    page = response.content.decode()
     assert "received_on 2024-01-02 is before the agreement date 2024-01-10" in page
     assert 'id="id_received_on"' in page and "is-invalid" in page
-    page = client.post(url, once({"received_on": "2024-02-01", "amount": "-5"})).content.decode()
-    assert "Ensure this value is greater than or equal to 0.01" in page
-    assert not note.payments.exists()
+    response = client.post(url, once({"received_on": "2024-02-01", "amount": "-5"}))
+    refused_at(response, "amount", "Ensure this value is greater than or equal to 0.01")
+    assert row_counts() == before
 
 
 def test_a_payment_recorded_then_approved_by_another_user_changes_the_balance(client, make_note, staff, approver):
