@@ -1,4 +1,3 @@
-import subprocess
 from datetime import date
 from decimal import Decimal as D
 
@@ -6,14 +5,6 @@ import pytest
 
 from holders.services import holder_create
 from servicing import clock, services
-
-
-def pdf_text(document) -> str:
-    """The PDF's text as pdftotext (poppler) reads it, whitespace collapsed."""
-    out = subprocess.run(
-        ["pdftotext", "-layout", "-enc", "UTF-8", document.pdf.path, "-"], check=True, capture_output=True
-    )
-    return " ".join(out.stdout.decode().split())
 
 
 @pytest.fixture

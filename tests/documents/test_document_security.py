@@ -19,6 +19,7 @@ from holders.models import Holder
 from notes.models import CorporateAction, Issuer, Note, SuccessorSecurity, SupplementalAgreement
 from servicing import clock, documents, lifecycle, services
 from servicing.models import Conversion, Document, Notice, Payment, Prepayment
+from tests.helpers import pdf_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -83,12 +84,10 @@ def squeezed(text: str) -> str:
     return "".join(text.split())
 
 
-def pdf_pages(path, layout=False) -> list[str]:
+def squeezed_pages(pdf, layout=False) -> list[str]:
     """Each page's text, whitespace removed so that text wrapped across lines matches: in reading
     order, or with `layout` line by line as printed (a table's row on one line)."""
-    options = ["-layout"] if layout else []
-    out = subprocess.run(["pdftotext", *options, "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True)
-    return [squeezed(page) for page in out.stdout.decode().split("\f")[:-1]]
+    return [squeezed(page) for page in pdf_pages(pdf, layout=layout)]
 
 
 def embedded_files(path) -> str:
@@ -99,9 +98,9 @@ def assert_printed_as_text(document: Document, listener, *, shown: list[str], fi
     """The document asked the listener for nothing, shows each record text in `shown` as text, still
     shows its figures and its footer on every page, and neither shows nor attaches /etc/passwd."""
     assert listener.requests == []
-    pages = pdf_pages(document.pdf.path)
+    pages = squeezed_pages(document)
     text = "".join(pages)
-    rows = "".join(pdf_pages(document.pdf.path, layout=True))
+    rows = "".join(squeezed_pages(document, layout=True))
     for figure in figures:
         assert squeezed(figure) in rows, figure
     for field in shown:
@@ -346,7 +345,7 @@ def test_a_document_with_references_in_its_html_prints_without_any_but_static_fi
     path = tmp_path / "document.pdf"
     path.write_bytes(documents.pdf_from_html(html))
     assert listener.requests == ["/control"]
-    text = "".join(pdf_pages(path))
+    text = "".join(squeezed_pages(path))
     assert squeezed("COLLECTED Principal 365,000.00 STYLED BY A STATIC FILE") in text
     assert PASSWD_LINE not in text
     assert embedded_files(path).startswith("0 embedded files")
@@ -370,7 +369,7 @@ def test_a_long_holder_name_still_makes_a_statement_whose_title_and_file_name_fi
     assert document.title.startswith("Statement 2024-02 Bartholomew Featherstonehaugh Cholmondeley")
     assert len(document.pdf.name) <= Document._meta.get_field("pdf").max_length
     assert Path(document.pdf.name).name == f"{slugify(document.title)[:60].strip('-')}-v1.pdf"
-    text = "".join(pdf_pages(document.pdf.path))
+    text = "".join(squeezed_pages(document))
     assert squeezed(f"Principal at the end of February {note.principal:,.2f}") in text
     assert squeezed("Statement for February 2024 · Bartholomew") in text  # the footer, cut to fit its line
     assert squeezed(name[:200]) in text  # the name in full below the letterhead, wrapped

@@ -10,7 +10,7 @@ from django.urls import reverse
 from servicing import clock, documents, services
 from servicing.models import Document
 from tests.conftest import user_in
-from tests.documents.conftest import pdf_text
+from tests.helpers import pdf_text
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,6 @@
 """The monthly cycle on the real parts: a Celery worker on Redis posts the close and e-mails the
 statements through an SMTP server; failures and a killed worker lose and repeat nothing."""
 
-import subprocess
-import tempfile
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -17,18 +15,11 @@ from servicing.deliveries import statements_run
 from servicing.models import JobRun, LedgerEntry, StatementDelivery
 from servicing.selectors import note_balances, note_events
 from servicing.tasks import close_books_task
+from tests.helpers import pdf_text
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 FEBRUARY = date(2024, 2, 1)
-
-
-def pdf_text(pdf: bytes) -> str:
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-        f.write(pdf)
-        f.flush()
-        out = subprocess.run(["pdftotext", "-layout", f.name, "-"], capture_output=True, check=True).stdout
-    return " ".join(out.decode().split())
 
 
 def attachment(message) -> bytes:

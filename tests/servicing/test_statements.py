@@ -1,7 +1,5 @@
 """The monthly statement: its figures, and the run that e-mails it once to each holder."""
 
-import subprocess
-import tempfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 
@@ -16,6 +14,7 @@ from servicing.close import close_books
 from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
 from servicing.models import StatementDelivery
 from servicing.statements import statement_for
+from tests.helpers import pdf_text
 
 pytestmark = pytest.mark.django_db
 FEBRUARY = date(2024, 2, 1)
@@ -77,11 +76,7 @@ def test_the_statement_run_emails_one_pdf_per_holder_once(february, holder, djan
     assert f"Note {number}: principal 300,000.00; interest billed 2,632.88; past due 0.00." in message.body
     (name, content, mimetype) = message.attachments[0]
     assert (name, mimetype) == ("statement-2024-02.pdf", "application/pdf")
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-        f.write(content)
-        f.flush()
-        text = subprocess.run(["pdftotext", "-layout", f.name, "-"], capture_output=True, check=True).stdout.decode()
-    text = " ".join(text.split())
+    text = pdf_text(content)
     assert "Assigned on February 15, 2024: principal 65,000.00 to Bea Assignee" in text
     assert "Feb 1 – Feb 29, 2024 29 Mar 1, 2024 2,632.88" in text
     assert all(d.status == "sent" and d.attempts == 1 for d in StatementDelivery.objects.all())
