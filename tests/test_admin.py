@@ -4,13 +4,13 @@ from decimal import Decimal as D
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 
 from notes.models import Note
 from servicing import services
 from servicing.close import close_books
 from servicing.models import LedgerEntry, Payment
 from tests.conftest import once
+from tests.factories import HolderFactory, UserFactory
 from tests.helpers import refused_at, row_counts
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(client):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
+    user = UserFactory(username="boss", is_staff=True, is_superuser=True)
     client.force_login(user)
     return client
 
@@ -68,13 +68,9 @@ def test_a_rejection_in_the_admin_asks_for_the_reason_and_keeps_it(client, make_
 
 
 def test_a_viewer_sees_records_in_the_admin_but_cannot_add_or_approve(client, make_note, staff):
-    from tests.conftest import user_in
-
     note = make_note()
     payment = services.payment_record(note=note, received_on=date(2024, 2, 5), amount=D("5.00"), by=staff)
-    viewer = user_in("viewer", "viewer")
-    viewer.is_staff = True
-    viewer.save()
+    viewer = UserFactory(username="viewer", roles=["viewer"], is_staff=True)
     client.force_login(viewer)
     assert client.get("/admin/servicing/payment/").status_code == 200
     assert client.get("/admin/servicing/payment/add/").status_code == 403
@@ -125,11 +121,10 @@ def test_every_admin_page_opens(admin_client, make_note, staff, approve):
     """The list, add and change pages of every record, with a record of each kind made by the services."""
     from django.contrib import admin as django_admin
 
-    from holders.services import holder_create
     from servicing import lifecycle
 
     note = make_note()
-    other = holder_create(name="Bea Assignee")
+    other = HolderFactory(name="Bea Assignee")
     with time_machine.travel("2024-03-20 12:00 -0500", tick=False):
         approve(
             lifecycle.assignment_record(
@@ -154,11 +149,10 @@ def test_every_admin_page_opens(admin_client, make_note, staff, approve):
 
 
 def test_an_assignment_added_in_the_admin_names_its_assignees(admin_client, make_note):
-    from holders.services import holder_create
     from notes.models import Assignment
 
     note = make_note()
-    bea, cal = holder_create(name="Bea"), holder_create(name="Cal")
+    bea, cal = HolderFactory(name="Bea"), HolderFactory(name="Cal")
     form = {"note": note.pk, "effective_on": "2024-03-15", "assignee_1": bea.pk, "principal_1": "1000.00"}
     response = admin_client.post("/admin/notes/assignment/add/", once(form | {"assignee_2": cal.pk}))
     refused_at(response, "principal_2", "give both the assignee and the principal assigned")

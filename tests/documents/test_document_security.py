@@ -19,6 +19,7 @@ from holders.models import Holder
 from notes.models import CorporateAction, Issuer, Note, SuccessorSecurity, SupplementalAgreement
 from servicing import clock, documents, lifecycle, services
 from servicing.models import Conversion, Document, Notice, Payment, Prepayment
+from tests.factories import DefaultEventFactory, PaymentFactory
 from tests.helpers import pdf_pages
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +125,7 @@ def fill(model, pk, host: str, *fields: str, **values):
 
 
 @pytest.fixture
-def hostile(listener, make_note, issuer, holder, staff, approve):
+def hostile(listener, make_note, issuer, holder, staff, approve, approver):
     """Three notes of Ann Lee's after a merger of the issuer on April 1, 2024: the first paid on time
     and 10,000.00 of it converted on April 15; the second paid on time, with a prepayment noticed
     for April 22; the third insolvent since March 4. Every free-text field that reaches a document
@@ -133,11 +134,9 @@ def hostile(listener, make_note, issuer, holder, staff, approve):
     note, prepaid, defaulted = make_note(), make_note(), make_note()
     bills = ((date(2024, 2, 1), D("2200.00")), (date(2024, 3, 1), D("2900.00")), (APRIL, D("3100.00")))
     for day, amount in bills:
-        with clock.pinned(day):
-            for paid in (note, prepaid):
-                approve(services.payment_record(note=paid, received_on=day, amount=amount, by=staff))
-    with clock.pinned(date(2024, 3, 20)):
-        approve(services.default_record(note=defaulted, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff))
+        for paid in (note, prepaid):
+            PaymentFactory(note=paid, received_on=day, amount=amount, approved_by=approver)
+    DefaultEventFactory(note=defaulted, kind="insolvency", occurred_on=date(2024, 3, 4), approved_by=approver)
     action = approve(
         lifecycle.corporate_action_record(
             issuer=issuer,

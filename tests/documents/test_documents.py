@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from servicing import clock, documents, services
 from servicing.models import Document
-from tests.conftest import user_in
+from tests.factories import ClosingPriceFactory, UserFactory
 from tests.helpers import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_a_document_is_kept_with_its_sha256_and_never_altered(agreement_note):
 
 def test_the_conversion_confirmation_shows_the_calculation(make_note, issuer, staff, approve):
     for day, close in ((3, "1.80"), (4, "1.90"), (5, "2.00"), (8, "1.95"), (9, "1.85")):
-        services.closing_price_record(issuer=issuer, date=date(2024, 1, day), close=D(close))
+        ClosingPriceFactory(issuer=issuer, date=date(2024, 1, day), close=D(close))
     note = make_note(conversion_price=None)  # 1.10 × 1.90 = 2.09
     with clock.pinned(date(2024, 2, 20)):
         for day, amount in ((date(2024, 2, 1), D("2200.00")),):
@@ -99,9 +99,9 @@ def test_a_document_is_previewed_and_downloaded_by_staff_only(client, agreement_
     preview = reverse("servicing:document_preview", args=[document.pk])
     pdf = reverse("servicing:document_pdf", args=[document.pk])
     assert client.get(preview).status_code == 302  # to the login
-    client.force_login(user_in("outsider"))
+    client.force_login(UserFactory(username="outsider"))
     assert client.get(pdf).status_code == 403
-    client.force_login(user_in("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"]))
     assert "CONVERTIBLE NOTE AGREEMENT" in client.get(preview).content.decode()
     response = client.get(pdf)
     assert response["Content-Type"] == "application/pdf"

@@ -8,13 +8,13 @@ from decimal import Decimal as D
 
 import pytest
 
-from holders.services import holder_create
 from notes.models import Note
 from servicing import clock, engine
 from servicing.deliveries import statements_run
 from servicing.models import JobRun, LedgerEntry, StatementDelivery
 from servicing.selectors import note_balances, note_events
 from servicing.tasks import close_books_task
+from tests.factories import HolderFactory
 from tests.helpers import pdf_text
 from tests.integration.conftest import wait_for
 
@@ -30,7 +30,7 @@ def attachment(message) -> bytes:
 def holders_with_notes(make_note, count):
     notes = []
     for i in range(count):
-        holder = holder_create(name=f"Holder {i:02d}", email=f"holder{i:02d}@example.com")
+        holder = HolderFactory(name=f"Holder {i:02d}", email=f"holder{i:02d}@example.com")
         notes.append(make_note(holder=holder, number=f"N-{i:02d}"))
     return notes
 

@@ -11,7 +11,7 @@ from servicing import approvals, clock, services
 from servicing.close import close_books
 from servicing.models import Conversion, LedgerEntry, Payment
 from servicing.selectors import note_balances
-from tests.conftest import user_in
+from tests.factories import UserFactory
 from tests.helpers import refused
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_an_approved_payment_is_applied_and_its_entries_name_the_approver(make_n
 
 
 def test_a_user_cannot_approve_their_own_entry_even_as_an_approver(make_note):
-    both = user_in("both", "servicer", "approver")
+    both = UserFactory(username="both", roles=["servicer", "approver"])
     note = make_note()
     payment = services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=both)
     with refused("approval", "a different user must approve it"):
@@ -52,7 +52,7 @@ def test_a_user_cannot_approve_their_own_entry_even_as_an_approver(make_note):
 
 
 def test_approving_needs_the_approver_permission(make_note, staff):
-    other_servicer = user_in("other", "servicer")
+    other_servicer = UserFactory(username="other", roles=["servicer"])
     note = make_note()
     payment = services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
     with pytest.raises(PermissionDenied):

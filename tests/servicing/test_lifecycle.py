@@ -6,12 +6,12 @@ from decimal import Decimal as D
 
 import pytest
 
-from holders.services import holder_create
 from notes.models import Note, ReviewFlag, SupplementalAgreement, Warrant
 from servicing import clock, lifecycle, services
 from servicing.close import close_books
 from servicing.models import Conversion, LedgerEntry, Notice, Period
 from servicing.selectors import note_balances, payment_split
+from tests.factories import HolderFactory, PaymentFactory
 from tests.helpers import refused, row_counts
 
 pytestmark = pytest.mark.django_db
@@ -19,21 +19,20 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def bea(db):
-    return holder_create(name="Bea Assignee", email="bea@example.com")
+    return HolderFactory(name="Bea Assignee", email="bea@example.com")
 
 
 @pytest.fixture
 def cal(db):
-    return holder_create(name="Cal Assignee", email="cal@example.com")
+    return HolderFactory(name="Cal Assignee", email="cal@example.com")
 
 
-def pay_bills_on_time(note, staff, approve, through):
+def pay_bills_on_time(note, approver, through):
     """Pay January's 2,200.00, February's 2,900.00… on their due dates, so no default runs."""
     bills = [(date(2024, 2, 1), D("2200.00")), (date(2024, 3, 1), D("2900.00")), (date(2024, 4, 1), D("3100.00"))]
     for day, amount in bills:
         if day <= through:
-            with clock.pinned(day):
-                approve(services.payment_record(note=note, received_on=day, amount=amount, by=staff))
+            PaymentFactory(note=note, received_on=day, amount=amount, approved_by=approver)
 
 
 # Assignments and substitute notes (8(j)).
@@ -252,9 +251,9 @@ def test_a_covenant_breach_shows_its_cure_deadline_and_a_cure_in_time_costs_noth
     ]
 
 
-def test_a_waiver_ends_a_misrepresentation_only_once_approved(make_note, staff, approve):
+def test_a_waiver_ends_a_misrepresentation_only_once_approved(make_note, staff, approve, approver):
     note = make_note()
-    pay_bills_on_time(note, staff, approve, through=date(2024, 3, 1))
+    pay_bills_on_time(note, approver, through=date(2024, 3, 1))
     with clock.pinned(date(2024, 3, 20)):
         misrep = approve(
             services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 3, 4), by=staff)
@@ -323,10 +322,10 @@ def test_a_split_flags_the_notes_for_review_and_changes_no_conversion_term(make_
 
 
 def test_a_merger_makes_a_supplemental_agreement_and_later_conversions_deliver_successor_securities(
-    make_note, issuer, staff, approve
+    make_note, issuer, staff, approve, approver
 ):
     note = make_note()
-    pay_bills_on_time(note, staff, approve, through=date(2024, 4, 1))
+    pay_bills_on_time(note, approver, through=date(2024, 4, 1))
     approve(
         lifecycle.corporate_action_record(
             issuer=issuer,

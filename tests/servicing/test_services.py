@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from servicing import approvals, clock, engine, services
 from servicing.models import Conversion, LedgerEntry, Payment, Prepayment
 from servicing.selectors import note_balances, note_events
-from tests.conftest import user_in
+from tests.factories import ClosingPriceFactory, UserFactory
 from tests.helpers import refused, row_counts
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_a_note_is_funded_on_its_agreement_date(make_note, staff):
 
 def test_the_conversion_price_comes_from_the_issuers_stored_closes(issuer, holder, staff):
     for day, close in [(3, "1.00"), (4, "2.00"), (5, "3.00"), (8, "4.00"), (9, "5.00"), (2, "99.00")]:
-        services.closing_price_record(issuer=issuer, date=date(2024, 1, day), close=D(close))
+        ClosingPriceFactory(issuer=issuer, date=date(2024, 1, day), close=D(close))
     with clock.pinned(date(2024, 1, 10)):
         note = services.note_create(
             issuer=issuer,
@@ -166,7 +166,7 @@ def test_ledger_entries_can_be_neither_changed_nor_deleted(make_note):
 def test_a_payment_keyed_in_error_is_reversed_once_someone_else_approves_and_the_note_replayed(
     make_note, staff, approve, approver
 ):
-    second = user_in("second-approver", "approver")
+    second = UserFactory(username="second-approver", roles=["approver"])
     note = make_note()
     with clock.pinned(date(2024, 2, 10)):
         payment = approve(
@@ -186,7 +186,7 @@ def test_a_payment_keyed_in_error_is_reversed_once_someone_else_approves_and_the
         with pytest.raises(PermissionDenied):
             approvals.approve(reversal, by=staff)  # who recorded it, and no approver at all
         assert Payment.objects.get().reversed_at is None
-        third = user_in("third-approver", "approver")
+        third = UserFactory(username="third-approver", roles=["approver"])
         approvals.approve(reversal, by=third)
     note.refresh_from_db()
     assert note_balances(note).interest_due == D("2200.00")

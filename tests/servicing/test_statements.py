@@ -8,12 +8,12 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
-from holders.services import holder_create
-from servicing import clock, lifecycle, services
+from servicing import clock, lifecycle
 from servicing.close import close_books
 from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
 from servicing.models import StatementDelivery
 from servicing.statements import statement_for
+from tests.factories import HolderFactory, PaymentFactory
 from tests.helpers import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +21,12 @@ FEBRUARY = date(2024, 2, 1)
 
 
 @pytest.fixture
-def february(make_note, staff, approve):
+def february(make_note, staff, approve, approver):
     """January's interest paid on time; 65,000.00 assigned on 15 February; closed through 1 March."""
     note = make_note()
-    bea = holder_create(name="Bea Assignee", email="bea@example.com")
+    bea = HolderFactory(name="Bea Assignee", email="bea@example.com")
+    PaymentFactory(note=note, received_on=FEBRUARY, amount=D("2200.00"), approved_by=approver)
     with clock.pinned(date(2024, 2, 15)):
-        approve(services.payment_record(note=note, received_on=FEBRUARY, amount=D("2200.00"), by=staff))
         approve(
             lifecycle.assignment_record(
                 note=note, effective_on=date(2024, 2, 15), parts=[(bea, D("65000.00"))], by=staff

@@ -17,17 +17,11 @@ from notes.views import spreadsheet_safe
 from servicing import approvals, clock, documents, lifecycle, services
 from servicing.models import Document, JobRun, SpentToken
 from servicing.selectors import note_balances
-from tests.conftest import once, user_in
+from tests.conftest import once
+from tests.factories import ClosingPriceFactory, HolderFactory, NoteFactory, UserFactory
 from tests.helpers import refused, refused_at, row_counts
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_user(name, *groups):
-    user = user_in(name, *groups)
-    user.is_staff = True
-    user.save()
-    return user
 
 
 def test_the_history_page_shows_an_old_version_and_saves_nothing_whoever_posts(client, holder):
@@ -35,7 +29,11 @@ def test_the_history_page_shows_an_old_version_and_saves_nothing_whoever_posts(c
     holder.save()
     old = holder.history.earliest()
     url = f"/admin/holders/holder/{holder.pk}/history/{old.history_id}/"
-    for user in (staff_user("viewer", "viewer"), staff_user("servicer", "servicer"), staff_user("admin", "admin")):
+    for user in (
+        UserFactory(username="viewer", roles=["viewer"], is_staff=True),
+        UserFactory(username="servicer", roles=["servicer"], is_staff=True),
+        UserFactory(username="admin", roles=["admin"], is_staff=True),
+    ):
         client.force_login(user)
         assert client.get(url).status_code == 200
         response = client.post(url, {"name": holder.name, "kind": "individual", "email": "thief@example.com"})
@@ -46,13 +44,13 @@ def test_the_history_page_shows_an_old_version_and_saves_nothing_whoever_posts(c
 def test_admin_actions_need_the_permission_they_change_things_with(client, make_note):
     note = make_note()
     actions = {"_selected_action": [note.pk], "index": 0}
-    client.force_login(staff_user("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"], is_staff=True))
     client.post("/admin/notes/note/", actions | {"action": "produce_agreement"})
     client.post("/admin/notes/note/", actions | {"action": "replay"})
     assert not Document.objects.exists()
     page = client.get("/admin/notes/note/").content.decode()
     assert "produce_agreement" not in page and '"replay"' not in page
-    client.force_login(staff_user("admin", "admin"))
+    client.force_login(UserFactory(username="admin", roles=["admin"], is_staff=True))
     assert "produce_agreement" in client.get("/admin/notes/note/").content.decode()
     client.post("/admin/notes/note/", actions | {"action": "produce_agreement"})
     assert Document.objects.filter(kind="agreement", note=note).count() == 1
@@ -67,8 +65,8 @@ def test_the_system_approver_never_logs_in_whatever_its_password(client):
 
 
 def test_users_and_their_roles_are_changed_with_a_history(client):
-    admin = staff_user("admin", "admin")
-    clerk = user_in("clerk", "viewer")
+    admin = UserFactory(username="admin", roles=["admin"], is_staff=True)
+    clerk = UserFactory(username="clerk", roles=["viewer"])
     client.force_login(admin)
     form = {
         "username": "clerk",
@@ -88,7 +86,7 @@ def test_users_and_their_roles_are_changed_with_a_history(client):
 
 def test_an_insolvency_accelerates_only_once_another_user_approves_it(make_note, approve):
     note = make_note()
-    both = user_in("both", "servicer", "approver")
+    both = UserFactory(username="both", roles=["servicer", "approver"])
     with clock.pinned(date(2024, 3, 20)):
         insolvency = services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=both)
         note.refresh_from_db()
@@ -101,20 +99,10 @@ def test_an_insolvency_accelerates_only_once_another_user_approves_it(make_note,
 
 
 def test_a_close_behind_a_conversion_price_is_neither_changed_nor_deleted(client, issuer, holder, staff):
-    closes = [
-        services.closing_price_record(issuer=issuer, date=date(2024, 1, d), close=D("2.00")) for d in (2, 3, 4, 5, 8)
-    ]
-    spare = services.closing_price_record(issuer=issuer, date=date(2023, 12, 1), close=D("9.99"))
-    services.note_create(
-        issuer=issuer,
-        holder=holder,
-        agreement_date=date(2024, 1, 10),
-        maturity_date=date(2025, 1, 10),
-        principal=D("1000.00"),
-        rate=D("0.10"),
-        by=staff,
-    )
-    client.force_login(staff_user("admin", "admin"))
+    closes = [ClosingPriceFactory(issuer=issuer, date=date(2024, 1, d), close=D("2.00")) for d in (2, 3, 4, 5, 8)]
+    spare = ClosingPriceFactory(issuer=issuer, date=date(2023, 12, 1), close=D("9.99"))
+    NoteFactory(issuer=issuer, holder=holder, principal=D("1000.00"), conversion_price=None, by=staff)
+    client.force_login(UserFactory(username="admin", roles=["admin"], is_staff=True))
     used = closes[-1]
     assert client.get(f"/admin/notes/closingprice/{used.pk}/delete/").status_code == 403
     assert client.post(f"/admin/notes/closingprice/{used.pk}/delete/", {"post": "yes"}).status_code == 403
@@ -134,7 +122,7 @@ def test_typed_numbers_never_take_a_substitutes_or_an_automatic_number(make_note
         with refused("number", words, unchanged=row_counts):
             make_note(number=number)
     make_note(number="A-1")  # what a substitute was once numbered: now an ordinary number
-    bea = holder_create(name="Bea")
+    bea = HolderFactory(name="Bea")
     with clock.pinned(date(2024, 3, 20)):
         assignment = approve(
             lifecycle.assignment_record(
@@ -183,7 +171,7 @@ def test_a_what_if_past_the_notes_window_is_refused_at_once(client, make_note, s
 
 
 def test_statements_for_a_month_that_has_not_ended_are_refused(client, staff):
-    client.force_login(user_in("admin", "admin"))
+    client.force_login(UserFactory(username="admin", roles=["admin"]))
     page = client.post(reverse("servicing:statements"), {"month": "2400-01"}, follow=True).content.decode()
     assert "month 2400-01 has not ended" in page
     assert not JobRun.objects.exists()
@@ -193,7 +181,7 @@ def test_decide_follows_next_only_to_this_site(client, make_note, staff):
     note = make_note()
     with clock.pinned(date(2024, 2, 5)):
         payment = services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("5.00"), by=staff)
-    client.force_login(user_in("approver", "approver"))
+    client.force_login(UserFactory(username="approver", roles=["approver"]))
     url = reverse("servicing:decide", args=["payment", payment.pk, "reject"])
     for bad in ("https://evil.example/", "javascript:alert(1)", "//evil.example/x"):
         response = client.post(url, {"reason": "no", "next": bad})
@@ -218,7 +206,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_text_and_numbers_stay_number
         "Ann",
         "",
     ]
-    holder_create(name='=HYPERLINK("http://127.0.0.1:9/","x")')
+    HolderFactory(name='=HYPERLINK("http://127.0.0.1:9/","x")')
     client.force_login(staff)
     body = client.get(reverse("holders:list"), {"export": "csv"}).content.decode()
     assert "'=HYPERLINK" in body and "\n=HYPERLINK" not in body
@@ -241,7 +229,7 @@ def test_every_page_sends_a_content_security_policy_and_a_preview_is_sandboxed(c
 
 def test_an_admin_form_with_a_key_that_is_no_key_is_refused_at_its_field(client, make_note):
     make_note()
-    client.force_login(staff_user("admin", "admin"))
+    client.force_login(UserFactory(username="admin", roles=["admin"], is_staff=True))
     form = {"note": "abc", "received_on": "2024-02-01", "amount": "1.00"}
     response = client.post("/admin/servicing/payment/add/", form)
     refused_at(response, "note", "Select a valid choice")
@@ -257,7 +245,7 @@ def test_the_close_command_posts_no_day_that_is_not_over():
 
 def test_an_admin_add_form_sent_twice_adds_once(client, make_note):
     note = make_note()
-    client.force_login(staff_user("admin", "admin"))
+    client.force_login(UserFactory(username="admin", roles=["admin"], is_staff=True))
     page = client.get("/admin/servicing/payment/add/").content.decode()
     assert 'type="hidden" name="once"' in page
     form = once({"note": note.pk, "received_on": "2024-02-01", "amount": "1.00"})
@@ -271,7 +259,7 @@ def test_an_old_version_of_every_kind_of_record_is_shown_read_only(client, make_
     with clock.pinned(date(2024, 3, 20)):
         event = approve(services.default_record(note=note, kind="covenant", occurred_on=date(2024, 3, 1), by=staff))
         payment = services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("5.00"), by=staff)
-    client.force_login(staff_user("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"], is_staff=True))
     for model, obj, field in (
         ("servicing/defaultevent", event, "occurred_on"),
         ("servicing/payment", payment, "received_on"),
@@ -295,7 +283,7 @@ def test_an_admin_list_filtered_by_a_year_no_column_holds_and_a_version_that_is_
     client, make_note
 ):
     note = make_note()
-    client.force_login(staff_user("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"], is_staff=True))
     response = client.get("/admin/notes/note/", {"agreement_date__year": "99999999999"})
     assert response.status_code == 302 and response["Location"].endswith("?e=1")
     assert client.get(response["Location"]).status_code == 200
@@ -303,14 +291,14 @@ def test_an_admin_list_filtered_by_a_year_no_column_holds_and_a_version_that_is_
 
 
 def test_a_holder_added_twice_in_the_admin_is_added_once_and_an_unchanged_note_saves_no_history(client, make_note):
-    client.force_login(staff_user("admin", "admin"))
+    client.force_login(UserFactory(username="admin", roles=["admin"], is_staff=True))
     form = once({"kind": "individual", "name": "Dup Holder", "notice_address": "1 St", "email": "d@example.com"})
     assert client.post("/admin/holders/holder/add/", form).status_code == 302
     assert "this form was already submitted" in client.post("/admin/holders/holder/add/", form).content.decode()
     assert Holder.objects.filter(name="Dup Holder").count() == 1
     note = make_note()
     rows = note.history.count()
-    client.force_login(staff_user("clerk", "servicer"))
+    client.force_login(UserFactory(username="clerk", roles=["servicer"], is_staff=True))
     assert client.post(f"/admin/notes/note/{note.pk}/change/", once({})).status_code == 403
     assert note.history.count() == rows
 

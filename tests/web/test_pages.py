@@ -8,6 +8,7 @@ from servicing import clock, services
 from servicing.close import close_books
 from servicing.selectors import note_balances
 from tests.conftest import once
+from tests.factories import HolderFactory, UserFactory
 from tests.helpers import refused_at, row_counts
 
 pytestmark = pytest.mark.django_db
@@ -54,11 +55,10 @@ def test_the_login_page_logs_in(client, staff):
 
 
 def test_the_note_page_shows_what_awaits_approval_and_the_chain_of_title(client, make_note, staff, approve):
-    from holders.services import holder_create
     from servicing import lifecycle
 
     note = make_note()
-    bea = holder_create(name="Bea Assignee")
+    bea = HolderFactory(name="Bea Assignee")
     with clock.pinned(date(2024, 3, 15)):
         assignment = approve(
             lifecycle.assignment_record(
@@ -75,9 +75,7 @@ def test_the_note_page_shows_what_awaits_approval_and_the_chain_of_title(client,
 
 
 def viewer_client(client):
-    from tests.conftest import user_in
-
-    client.force_login(user_in("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"]))
     return client
 
 
@@ -186,8 +184,6 @@ def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, sta
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from holders.services import holder_create
-
     client.force_login(staff)
 
     def queries():
@@ -198,7 +194,7 @@ def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, sta
     make_note(number="FIRST")
     few = queries()
     for i in range(12):
-        make_note(number=f"MORE-{i}", holder=holder_create(name=f"Holder {i}"))
+        make_note(number=f"MORE-{i}", holder=HolderFactory(name=f"Holder {i}"))
     close_books(through=date(2024, 3, 1))
     assert queries() == few
 
@@ -206,7 +202,6 @@ def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, sta
 def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_else_approves(
     client, make_note, staff, approve, approver
 ):
-    from tests.conftest import user_in
 
     note = make_note()
     close_books(through=date(2024, 2, 5))
@@ -215,7 +210,7 @@ def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_el
             services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
         )
     url = reverse("servicing:payment_reverse", args=[payment.pk])
-    client.force_login(user_in("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"]))
     assert client.post(url, {"reason": "wire returned"}).status_code == 403  # a viewer may not
     client.force_login(staff)
     assert "Ask to reverse" in client.get(note.get_absolute_url()).content.decode()
@@ -225,7 +220,7 @@ def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_el
     client.force_login(approver)  # who approved the payment
     page = client.post(reverse("servicing:decide", args=["paymentreversal", reversal.pk, "approve"]), follow=True)
     assert "someone else must approve its reversal" in page.content.decode()
-    client.force_login(user_in("second", "approver"))
+    client.force_login(UserFactory(username="second", roles=["approver"]))
     client.post(reverse("servicing:decide", args=["paymentreversal", reversal.pk, "approve"]))
     page = client.get(note.get_absolute_url()).content.decode()
     assert "Reversed" in page and "wire returned" in page
@@ -236,11 +231,10 @@ def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_el
 def test_a_participation_is_ended_and_a_review_flag_cleared_from_the_note_page(
     client, make_note, issuer, staff, approve
 ):
-    from holders.services import holder_create
     from servicing import lifecycle
 
     note = make_note()
-    participant = holder_create(name="Elm Street Credit Fund")
+    participant = HolderFactory(name="Elm Street Credit Fund")
     participation = approve(
         lifecycle.participation_record(
             note=note, participant=participant, share=D("0.2"), starts_on=date(2024, 2, 1), by=staff
@@ -284,11 +278,10 @@ def test_a_participation_is_ended_and_a_review_flag_cleared_from_the_note_page(
     ],
 )  # fmt: skip
 def test_each_workflow_form_records_through_its_service(client, make_note, staff, kind, data, made):
-    from holders.services import holder_create
 
     note = make_note()
     close_books(through=date(2024, 2, 5))  # January's interest is past due: an Event of Default runs
-    other = holder_create(name="Bea Other")
+    other = HolderFactory(name="Bea Other")
     data = data | {"assignee_1": other.pk, "participant": other.pk}
     client.force_login(staff)
     response = client.post(reverse("servicing:record", args=[note.pk, kind]), once(data))
