@@ -117,7 +117,7 @@ def test_a_note_added_in_the_admin_is_checked_and_funded(admin_client, issuer, h
     assert LedgerEntry.objects.filter(note=note, kind="bill").get().amount == D("308.22")  # 15 days × 20.547945…
 
 
-def test_every_admin_page_opens(admin_client, make_note, staff, approve):
+def test_every_admin_list_add_and_change_page_opens(admin_client, make_note, staff, approve):
     """The list, add and change pages of every record, with a record of each kind made by the services."""
     from django.contrib import admin as django_admin
 

@@ -91,7 +91,7 @@ def test_the_payoff_quote_matches_simulate(page, live_server, login, shoot, peop
     shoot("payoff-quote")
 
 
-def test_every_page_looks_right(page, live_server, login, shoot, people, note, staff, approve):
+def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login, shoot, people, note, staff, approve):
     from servicing import services
 
     UserFactory(username="chief", roles=["admin"], is_staff=True)

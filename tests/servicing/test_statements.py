@@ -155,7 +155,7 @@ def test_statements_are_due_on_the_first_business_day_after_the_close_bills_the_
     assert statements_due(date(2024, 3, 5)) is None  # done
 
 
-def test_a_statement_that_fails_to_print_is_recorded_and_retried(make_note, monkeypatch):
+def test_a_statement_that_fails_to_print_is_recorded_and_retried(make_note, monkeypatch, settings):
     make_note()
     close_books(through=date(2024, 3, 1))
     statements_run(month=FEBRUARY, enqueue=lambda pk: None)
@@ -173,3 +173,8 @@ def test_a_statement_that_fails_to_print_is_recorded_and_retried(make_note, monk
         "RuntimeError: the printer is on fire",
     )
     assert mail.outbox == []
+    assert outcome.retry_in == settings.STATEMENT_RETRY_SECONDS and delivery.next_attempt_at is not None
+    monkeypatch.undo()  # the printer mended
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert statement_deliver(delivery.pk).status == "sent"
+    assert len(mail.outbox) == 1

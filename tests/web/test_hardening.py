@@ -20,6 +20,7 @@ from servicing.selectors import note_balances
 from tests.conftest import once
 from tests.factories import ClosingPriceFactory, HolderFactory, NoteFactory, UserFactory
 from tests.helpers import refused, refused_at, row_counts
+from tests.web.test_security import patterns
 
 pytestmark = pytest.mark.django_db
 
@@ -217,14 +218,18 @@ def test_a_login_lasts_a_working_day(client, staff):
     assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE == 9 * 3600
 
 
-def test_every_page_sends_a_content_security_policy_and_a_preview_is_sandboxed(client, make_note, staff):
-    note = make_note()
+def test_every_page_sends_a_content_security_policy_and_a_preview_is_sandboxed(client, make_note):
+    note = make_note()  # the record each page about a record (pk 1) opens on
     document = documents.agreement_produce(note=note)
-    client.force_login(staff)
-    policy = client.get(note.get_absolute_url())["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe-inline" not in policy
-    preview = client.get(reverse("servicing:document_preview", args=[document.pk]))["Content-Security-Policy"]
-    assert "sandbox" in preview and "default-src 'none'" in preview
+    preview = reverse("servicing:document_preview", args=[document.pk])
+    assert client.get(reverse("login"))["Content-Security-Policy"]
+    client.force_login(UserFactory(username="admin", roles=["admin"], is_staff=True))
+    for url in [u for _, u in patterns() if u != preview] + ["/admin/", note.get_absolute_url()]:
+        policy = client.get(url).get("Content-Security-Policy", "")
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy, url
+        assert "unsafe-inline" not in policy, url
+    policy = client.get(preview)["Content-Security-Policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy
 
 
 def test_an_admin_form_with_a_key_that_is_no_key_is_refused_at_its_field(client, make_note):

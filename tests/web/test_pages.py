@@ -43,9 +43,10 @@ def test_the_note_page_shows_terms_balances_and_ledger(client, make_note, staff)
     close_books(through=date(2024, 2, 1))
     client.force_login(staff)
     page = client.get(note.get_absolute_url()).content.decode()
-    assert "2.000000" in page  # conversion price
-    assert "2,200.00" in page  # January billed
+    assert "<dt>Conversion price</dt><dd>2.000000</dd>" in page
+    assert 'data-balance="principal">365,000.00<' in page and 'data-balance="interest">2,200.00<' in page
     assert "Payoff (next day)" in page
+    assert '<td>Interest from 2024-01-10</td><td class="num">2,200.00</td>' in page  # January billed, in the ledger
 
 
 def test_the_login_page_logs_in(client, staff):
@@ -79,7 +80,7 @@ def viewer_client(client):
     return client
 
 
-def test_every_page_opens_for_a_viewer(client, make_note, holder):
+def test_the_read_only_pages_open_for_a_viewer(client, make_note, holder):
     note = make_note()
     close_books(through=date(2024, 3, 1))
     viewer_client(client)
