@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from servicing import documents
 from servicing.close import close_books
 from servicing.simulate import simulate
-from tests.conftest import user_in
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -20,7 +20,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 @pytest.fixture
 def people(staff, approver):
-    return {"servicer": staff, "approver": approver, "viewer": user_in("viewer", "viewer")}
+    return {"servicer": staff, "approver": approver, "viewer": UserFactory(username="viewer", roles=["viewer"])}
 
 
 @pytest.fixture
@@ -91,12 +91,10 @@ def test_the_payoff_quote_matches_simulate(page, live_server, login, shoot, peop
     shoot("payoff-quote")
 
 
-def test_every_page_looks_right(page, live_server, login, shoot, people, note, staff, approve):
+def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login, shoot, people, note, staff, approve):
     from servicing import services
 
-    chief = user_in("chief", "admin")
-    chief.is_staff = True
-    chief.save()
+    UserFactory(username="chief", roles=["admin"], is_staff=True)
     documents.agreement_produce(note=note)
     services.payment_record(note=note, received_on=date(2024, 2, 5), amount=Decimal("100.00"), by=staff)
     login("chief")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from servicing import documents
-from tests.documents.conftest import pdf_text
+from tests.helpers import pdf_text
 
 pytestmark = pytest.mark.django_db
 

@@ -19,6 +19,8 @@ from holders.models import Holder
 from notes.models import CorporateAction, Issuer, Note, SuccessorSecurity, SupplementalAgreement
 from servicing import clock, documents, lifecycle, services
 from servicing.models import Conversion, Document, Notice, Payment, Prepayment
+from tests.factories import DefaultEventFactory, PaymentFactory
+from tests.helpers import pdf_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -83,12 +85,10 @@ def squeezed(text: str) -> str:
     return "".join(text.split())
 
 
-def pdf_pages(path, layout=False) -> list[str]:
+def squeezed_pages(pdf, layout=False) -> list[str]:
     """Each page's text, whitespace removed so that text wrapped across lines matches: in reading
     order, or with `layout` line by line as printed (a table's row on one line)."""
-    options = ["-layout"] if layout else []
-    out = subprocess.run(["pdftotext", *options, "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True)
-    return [squeezed(page) for page in out.stdout.decode().split("\f")[:-1]]
+    return [squeezed(page) for page in pdf_pages(pdf, layout=layout)]
 
 
 def embedded_files(path) -> str:
@@ -99,9 +99,9 @@ def assert_printed_as_text(document: Document, listener, *, shown: list[str], fi
     """The document asked the listener for nothing, shows each record text in `shown` as text, still
     shows its figures and its footer on every page, and neither shows nor attaches /etc/passwd."""
     assert listener.requests == []
-    pages = pdf_pages(document.pdf.path)
+    pages = squeezed_pages(document)
     text = "".join(pages)
-    rows = "".join(pdf_pages(document.pdf.path, layout=True))
+    rows = "".join(squeezed_pages(document, layout=True))
     for figure in figures:
         assert squeezed(figure) in rows, figure
     for field in shown:
@@ -125,7 +125,7 @@ def fill(model, pk, host: str, *fields: str, **values):
 
 
 @pytest.fixture
-def hostile(listener, make_note, issuer, holder, staff, approve):
+def hostile(listener, make_note, issuer, holder, staff, approve, approver):
     """Three notes of Ann Lee's after a merger of the issuer on April 1, 2024: the first paid on time
     and 10,000.00 of it converted on April 15; the second paid on time, with a prepayment noticed
     for April 22; the third insolvent since March 4. Every free-text field that reaches a document
@@ -134,11 +134,9 @@ def hostile(listener, make_note, issuer, holder, staff, approve):
     note, prepaid, defaulted = make_note(), make_note(), make_note()
     bills = ((date(2024, 2, 1), D("2200.00")), (date(2024, 3, 1), D("2900.00")), (APRIL, D("3100.00")))
     for day, amount in bills:
-        with clock.pinned(day):
-            for paid in (note, prepaid):
-                approve(services.payment_record(note=paid, received_on=day, amount=amount, by=staff))
-    with clock.pinned(date(2024, 3, 20)):
-        approve(services.default_record(note=defaulted, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff))
+        for paid in (note, prepaid):
+            PaymentFactory(note=paid, received_on=day, amount=amount, approved_by=approver)
+    DefaultEventFactory(note=defaulted, kind="insolvency", occurred_on=date(2024, 3, 4), approved_by=approver)
     action = approve(
         lifecycle.corporate_action_record(
             issuer=issuer,
@@ -346,7 +344,7 @@ def test_a_document_with_references_in_its_html_prints_without_any_but_static_fi
     path = tmp_path / "document.pdf"
     path.write_bytes(documents.pdf_from_html(html))
     assert listener.requests == ["/control"]
-    text = "".join(pdf_pages(path))
+    text = "".join(squeezed_pages(path))
     assert squeezed("COLLECTED Principal 365,000.00 STYLED BY A STATIC FILE") in text
     assert PASSWD_LINE not in text
     assert embedded_files(path).startswith("0 embedded files")
@@ -370,7 +368,7 @@ def test_a_long_holder_name_still_makes_a_statement_whose_title_and_file_name_fi
     assert document.title.startswith("Statement 2024-02 Bartholomew Featherstonehaugh Cholmondeley")
     assert len(document.pdf.name) <= Document._meta.get_field("pdf").max_length
     assert Path(document.pdf.name).name == f"{slugify(document.title)[:60].strip('-')}-v1.pdf"
-    text = "".join(pdf_pages(document.pdf.path))
+    text = "".join(squeezed_pages(document))
     assert squeezed(f"Principal at the end of February {note.principal:,.2f}") in text
     assert squeezed("Statement for February 2024 · Bartholomew") in text  # the footer, cut to fit its line
     assert squeezed(name[:200]) in text  # the name in full below the letterhead, wrapped

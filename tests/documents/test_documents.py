@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from servicing import clock, documents, services
 from servicing.models import Document
-from tests.conftest import user_in
-from tests.documents.conftest import pdf_text
+from tests.factories import ClosingPriceFactory, UserFactory
+from tests.helpers import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_a_document_is_kept_with_its_sha256_and_never_altered(agreement_note):
 
 def test_the_conversion_confirmation_shows_the_calculation(make_note, issuer, staff, approve):
     for day, close in ((3, "1.80"), (4, "1.90"), (5, "2.00"), (8, "1.95"), (9, "1.85")):
-        services.closing_price_record(issuer=issuer, date=date(2024, 1, day), close=D(close))
+        ClosingPriceFactory(issuer=issuer, date=date(2024, 1, day), close=D(close))
     note = make_note(conversion_price=None)  # 1.10 × 1.90 = 2.09
     with clock.pinned(date(2024, 2, 20)):
         for day, amount in ((date(2024, 2, 1), D("2200.00")),):
@@ -90,8 +90,14 @@ def test_a_notice_of_default_lists_the_events_and_what_is_owed(make_note, staff,
     note.refresh_from_db()
     text = pdf_text(documents.default_notice_produce(note=note))
     assert "NOTICE OF DEFAULT AND ACCELERATION" in text
+    assert "Payment default (7(a)(i)) February 2, 2024 continuing" in text
     assert "Insolvency (7(a)(iii)) March 4, 2024 continuing" in text
     assert "became automatically due and payable on March 4, 2024" in text
+    # Owed at the acceleration: January's 2,200.00, February's 2,900.00 and 1–3 March's 300.00 billed;
+    # default interest of February (861.94) and of 1–3 March (90.00 on principal, 4.42 on past-due interest).
+    assert "Principal outstanding 365,000.00" in text
+    assert "Interest billed and unpaid 5,400.00" in text
+    assert "Default interest billed and unpaid 956.36" in text
 
 
 def test_a_document_is_previewed_and_downloaded_by_staff_only(client, agreement_note):
@@ -99,9 +105,9 @@ def test_a_document_is_previewed_and_downloaded_by_staff_only(client, agreement_
     preview = reverse("servicing:document_preview", args=[document.pk])
     pdf = reverse("servicing:document_pdf", args=[document.pk])
     assert client.get(preview).status_code == 302  # to the login
-    client.force_login(user_in("outsider"))
+    client.force_login(UserFactory(username="outsider"))
     assert client.get(pdf).status_code == 403
-    client.force_login(user_in("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"]))
     assert "CONVERTIBLE NOTE AGREEMENT" in client.get(preview).content.decode()
     response = client.get(pdf)
     assert response["Content-Type"] == "application/pdf"

@@ -24,6 +24,9 @@ from kombu import pools
 from config.celery import app
 
 REDIS = "redis://127.0.0.1:6379"
+# The worker's: short enough for a test to see a claim expire and a dead worker's task come back.
+CLAIM_SECONDS = 2
+VISIBILITY_SECONDS = 3
 
 
 def free_port() -> int:
@@ -42,22 +45,43 @@ def wait_for(condition, *, timeout=90, what="it", log: Path | None = None):
     pytest.fail(f"timed out waiting for {what}\n{tail}")
 
 
+class Broker:
+    """A Redis database of this test's own."""
+
+    def __init__(self, url):
+        self.url = url
+        self.client = redis.Redis.from_url(url)
+
+    def idle(self) -> bool:
+        """No task waits in a queue, and none is held by a worker: tasks are acknowledged late, so
+        one running, waiting for its countdown, or left by a dead worker until the visibility
+        timeout brings it back, is still unacknowledged."""
+        queued = sum(self.client.llen(key) for key in self.client.scan_iter(_type="list"))
+        return queued == 0 and self.client.hlen("unacked") == 0
+
+    def overdue(self) -> bool:
+        """Every unacknowledged task was delivered longer ago than the visibility timeout, so that
+        the next worker to start brings it back at once. (A running worker looks for such tasks
+        only every 100 seconds: kombu's sweep every 10 seconds scans on every tenth.)"""
+        delivered = [at for _, at in self.client.zrange("unacked_index", 0, -1, withscores=True)]
+        return all(time.time() - at > VISIBILITY_SECONDS for at in delivered)
+
+
 @pytest.fixture
 def broker(worker_id):
     """A Redis database of this test's own; tasks sent from this process go to it."""
     if connection.vendor != "postgresql":
         pytest.skip("the worker process needs a database it can share: run with DATABASE_URL=postgres://… (CI does)")
     db = 10 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0)
-    url = f"{REDIS}/{db}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
+    broker = Broker(f"{REDIS}/{db}")
+    broker.client.flushdb()
     saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url=url, task_always_eager=False)
+    app.conf.update(broker_url=broker.url, task_always_eager=False)
     _fresh_connections()
-    yield url
+    yield broker
     app.conf.update(saved)
     _fresh_connections()
-    client.flushdb()
+    broker.client.flushdb()
 
 
 def _fresh_connections():
@@ -145,19 +169,21 @@ class Worker:
 
 
 @pytest.fixture
-def worker(broker, mailbox, media_root, tmp_path):
-    """A Celery worker process on the broker, this test's database and the mailbox."""
+def worker(broker, mailbox, media_root, tmp_path, settings):
+    """A Celery worker process on the broker, this test's database and the mailbox. This process
+    counts a delivery's claim as stale after as many seconds as the worker does."""
+    settings.STATEMENT_CLAIM_SECONDS = CLAIM_SECONDS
     db = connection.settings_dict
     database = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     env = os.environ | {
         "DATABASE_URL": database,
-        "CELERY_BROKER_URL": broker,
+        "CELERY_BROKER_URL": broker.url,
         "EMAIL_URL": f"smtp://127.0.0.1:{mailbox.port}",
         "MEDIA_ROOT": str(media_root),
         "STATEMENT_RETRY_SECONDS": "1",
         "STATEMENT_MAX_ATTEMPTS": "10",
-        "STATEMENT_CLAIM_SECONDS": "2",
-        "CELERY_VISIBILITY_TIMEOUT": "3",
+        "STATEMENT_CLAIM_SECONDS": str(CLAIM_SECONDS),
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_SECONDS),
         "LOG_LEVEL": "INFO",
     }
     w = Worker(env, tmp_path / "worker.log")

@@ -1,34 +1,24 @@
 """The monthly cycle on the real parts: a Celery worker on Redis posts the close and e-mails the
 statements through an SMTP server; failures and a killed worker lose and repeat nothing."""
 
-import subprocess
-import tempfile
-import time
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
 
-from holders.services import holder_create
 from notes.models import Note
 from servicing import clock, engine
-from servicing.deliveries import statements_run
+from servicing.deliveries import retry_due, statements_run
 from servicing.models import JobRun, LedgerEntry, StatementDelivery
 from servicing.selectors import note_balances, note_events, note_terms
 from servicing.tasks import close_books_task
+from tests.factories import HolderFactory
+from tests.helpers import pdf_text
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 FEBRUARY = date(2024, 2, 1)
-
-
-def pdf_text(pdf: bytes) -> str:
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-        f.write(pdf)
-        f.flush()
-        out = subprocess.run(["pdftotext", "-layout", f.name, "-"], capture_output=True, check=True).stdout
-    return " ".join(out.decode().split())
 
 
 def attachment(message) -> bytes:
@@ -39,9 +29,16 @@ def attachment(message) -> bytes:
 def holders_with_notes(make_note, count):
     notes = []
     for i in range(count):
-        holder = holder_create(name=f"Holder {i:02d}", email=f"holder{i:02d}@example.com")
+        holder = HolderFactory(name=f"Holder {i:02d}", email=f"holder{i:02d}@example.com")
         notes.append(make_note(holder=holder, number=f"N-{i:02d}"))
     return notes
+
+
+def due_again() -> list[int]:
+    """The deliveries whose retry time has come or whose claim has expired (what `retry_due` queues)."""
+    found = []
+    retry_due(enqueue=found.append)  # outside a transaction: enqueued at once, here to a list
+    return found
 
 
 def close_on_worker(through: date, log):
@@ -73,7 +70,7 @@ def test_the_worker_posts_the_close_and_emails_each_holder_their_statement(make_
     wait_for(lambda: StatementDelivery.objects.filter(status="sent").count() == 1, what="the delivery to be recorded")
 
 
-def test_with_smtp_down_the_statement_fails_is_retried_and_arrives_once(make_note, worker, mailbox):
+def test_with_smtp_down_the_statement_fails_is_retried_and_arrives_once(make_note, broker, worker, mailbox):
     holders_with_notes(make_note, 1)
     close_on_worker(date(2024, 3, 1), worker.log)
     mailbox.stop()
@@ -86,13 +83,15 @@ def test_with_smtp_down_the_statement_fails_is_retried_and_arrives_once(make_not
     assert "Connection refused" in StatementDelivery.objects.get().last_error
     mailbox.start()
     wait_for(lambda: StatementDelivery.objects.filter(status="sent").exists(), what="the retry", log=worker.log)
-    time.sleep(1)
+    wait_for(broker.idle, what="every retry to be done", log=worker.log)
     assert len(mailbox.messages) == 1
     delivery = StatementDelivery.objects.get()
     assert delivery.attempts >= 3 and delivery.last_error == ""
 
 
-def test_a_worker_killed_mid_statement_run_leaves_a_rerun_that_sends_each_statement_once(make_note, worker, mailbox):
+def test_a_worker_killed_mid_statement_run_leaves_a_rerun_that_sends_each_statement_once(
+    make_note, broker, worker, mailbox
+):
     holders_with_notes(make_note, 6)
     close_on_worker(date(2024, 3, 1), worker.log)
     mailbox.hold = True  # the first message waits at the server, unaccepted, while the worker is killed
@@ -102,19 +101,20 @@ def test_a_worker_killed_mid_statement_run_leaves_a_rerun_that_sends_each_statem
     mailbox.drop()
     wait_for(lambda: not mailbox.holding, what="the server to drop the dead worker's message")
     assert mailbox.messages == []
-    assert StatementDelivery.objects.filter(status="sending").count() == 1  # claimed by the dead worker
+    (claimed,) = StatementDelivery.objects.filter(status="sending")  # by the dead worker
 
-    worker.start()
-    time.sleep(2.5)  # the dead worker's claim expires (STATEMENT_CLAIM_SECONDS=2)
-    statements_run(month=FEBRUARY)
+    wait_for(lambda: claimed.pk in due_again(), what="the dead worker's claim to expire")
+    statements_run(month=FEBRUARY)  # the rerun, while no worker runs
+    wait_for(broker.overdue, what="the dead worker's task to be overdue")
+    worker.start()  # and brings the dead worker's task back as it starts
     wait_for(
         lambda: StatementDelivery.objects.filter(status="sent").count() == 6, what="every statement", log=worker.log
     )
-    time.sleep(4)  # anything the dead worker left unacknowledged comes back after the visibility timeout
+    wait_for(broker.idle, timeout=150, what="the dead worker's task and the rerun's to be done", log=worker.log)
     assert Counter(m["To"] for m in mailbox.messages) == {f"holder{i:02d}@example.com": 1 for i in range(6)}
 
 
-def test_a_worker_killed_mid_close_leaves_a_rerun_that_posts_everything_once(issuer, holder, worker):
+def test_a_worker_killed_mid_close_leaves_a_rerun_that_posts_everything_once(issuer, holder, broker, worker):
     # Notes created in bulk, never posted: the first close replays each from its agreement date.
     start = date(2024, 1, 10)
     Note.objects.bulk_create(
@@ -137,8 +137,11 @@ def test_a_worker_killed_mid_close_leaves_a_rerun_that_posts_everything_once(iss
     posted = Note.objects.filter(closed_through=through).count()
     assert 0 < posted < 2500, "the close finished before the worker was killed: nothing was tested"
 
+    wait_for(broker.overdue, what="the dead worker's close to be overdue")
     worker.start()
     close_on_worker(through, worker.log)
+    # The dead worker's close came back when the worker started again, and ran again.
+    wait_for(broker.idle, timeout=150, what="the dead worker's close to come back and be done", log=worker.log)
     assert Note.objects.filter(closed_through=through).count() == 2500
     keys = Counter(LedgerEntry.objects.exclude(kind="reversal").values_list("note", "kind", "account", "key"))
     assert max(keys.values()) == 1  # no entry posted twice

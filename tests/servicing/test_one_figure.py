@@ -13,16 +13,15 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from holders.services import holder_create
 from notes.models import Note
-from servicing import approvals, clock, engine, services
+from servicing import approvals, engine, services
 from servicing.close import close_books
 from servicing.dashboard import dashboard
 from servicing.deliveries import message_body
 from servicing.reminders import reminders_found
 from servicing.selectors import note_events, note_terms
 from servicing.statements import statement_for
-from tests.conftest import user_in
+from tests.factories import HolderFactory, IssuerFactory, NoteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 27)
@@ -34,24 +33,21 @@ def book(django_db_blocker):
     """The demo, and four notes of 2026 that owe in other ways, posted through yesterday."""
     with time_machine.travel("2026-11-27 09:00 -0500", tick=False):
         call_command("load_demo", "--no-login", stdout=io.StringIO())
-        recorder, approver = user_in("recorder", "servicer"), user_in("checker", "approver")
-        issuer = services.issuer_for("Innovo Group Inc.")
+        recorder = UserFactory(username="recorder", roles=["servicer"])
+        approver = UserFactory(username="checker", roles=["approver"])
+        issuer = IssuerFactory(name="Innovo Group Inc.")
 
         def note(number, **events):
-            holder = holder_create(name=f"Holder of {number}", email=f"{number.lower()}@example.com")
-            with clock.pinned(date(2026, 3, 2)):
-                n = services.note_create(
-                    number=number,
-                    issuer=issuer,
-                    holder=holder,
-                    agreement_date=date(2026, 3, 2),
-                    maturity_date=date(2027, 3, 2),
-                    principal=D("120000.00"),
-                    rate=D("0.0875"),
-                    conversion_price=D("1.75"),
-                    by=recorder,
-                )
-            return n
+            return NoteFactory(
+                number=number,
+                issuer=issuer,
+                holder=HolderFactory(name=f"Holder of {number}", email=f"{number.lower()}@example.com"),
+                agreement_date=date(2026, 3, 2),
+                principal=D("120000.00"),
+                rate=D("0.0875"),
+                conversion_price=D("1.75"),
+                by=recorder,
+            )
 
         def approve(item):
             approvals.approve(item, by=approver)
@@ -97,7 +93,7 @@ def test_past_due_reads_the_same_on_every_page_job_and_document(book, client):
     assert {"COSTS", "BREACH", "ACCEL", "DEMO-LATE"} <= owing and "CONVERT" not in owing
     assert expected["COSTS"].costs_due == D("1500.00")  # costs are billed, not past due
 
-    client.force_login(user_in("viewer-1", "viewer"))
+    client.force_login(UserFactory(username="viewer-1", roles=["viewer"]))
     for n in book:
         page = client.get(n.get_absolute_url()).content.decode()
         shown = re.search(r'data-balance="past_due">([^<]+)<', page).group(1)

@@ -1,38 +1,13 @@
 import json
-from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from notes.models import Note
 from servicing.models import LedgerEntry
+from tests.helpers import SCENARIOS, error_line, scenario, simulate
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "innovo-mixed-year.json"
-
-
-def simulate(tmp_path, data, *args):
-    path = tmp_path / "scenario.json"
-    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
-    out, err = StringIO(), StringIO()
-    code = 0
-    try:
-        call_command("simulate", str(path), *args, stdout=out, stderr=err)
-    except SystemExit as e:
-        code = e.code
-    return code, out.getvalue(), err.getvalue()
-
-
-def scenario(**changes):
-    data = json.loads(SCENARIO.read_text())
-    for path, value in changes.items():
-        target = data
-        *parents, last = path.split("__")
-        for p in parents:
-            target = target[int(p)] if p.isdigit() else target[p]
-        target[int(last) if last.isdigit() else last] = value
-    return data
+SCENARIO = SCENARIOS / "innovo-mixed-year.json"
 
 
 @pytest.mark.parametrize(
@@ -54,18 +29,12 @@ def scenario(**changes):
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_field_and_keeps_nothing(tmp_path, changes, words):
-    code, out, err = simulate(tmp_path, scenario(**changes))
-    assert code == 2
-    assert out == ""
-    assert err.strip().splitlines()[-1].startswith("error: ")
-    assert words in err
+    error_line(simulate(tmp_path, scenario(**changes)), words)
     assert Note.objects.count() == 0 and LedgerEntry.objects.count() == 0
 
 
 def test_malformed_json_is_refused(tmp_path):
-    code, out, err = simulate(tmp_path, "{not json")
-    assert (code, out) == (2, "")
-    assert err.startswith("error: cannot read the scenario")
+    error_line(simulate(tmp_path, "{not json"), "error: cannot read the scenario")
 
 
 def test_events_after_as_of_are_checked_but_change_nothing(tmp_path):
@@ -77,8 +46,7 @@ def test_events_after_as_of_are_checked_but_change_nothing(tmp_path):
     assert [p["date"] for p in result["payments"]] == ["2004-07-01", "2004-08-02", "2004-09-10"]
     assert result["balances"]["principal"] == "500000.00"
     bad = scenario(as_of="2004-09-30", events__4__date="2004-12-06")  # inside the holder's window
-    code, _, err = simulate(tmp_path, bad)
-    assert code == 2 and "conversion window" in err
+    error_line(simulate(tmp_path, bad), "conversion window")
 
 
 def test_it_rolls_back_unless_told_to_commit(tmp_path):

@@ -17,58 +17,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from servicing.simulate import MAX_BYTES
+from tests.helpers import DELETE, error_line, scenario, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "tests" / "scenarios"
-DELETE = object()
 NET = "servicing.simulate"  # the command's logger: a record there means a check is missing
 
 pytestmark = pytest.mark.django_db
-
-
-def scenario(name: str = "innovo-mixed-year", **changes) -> dict:
-    """A worked scenario with `changes`: {"events__3__notice__sent": value}; DELETE removes the key,
-    and an index one past the end of a list appends."""
-    data = json.loads((SCENARIOS / f"{name}.json").read_text())
-    for path, value in changes.items():
-        *parents, last = [int(p) if p.isdigit() else p for p in path.split("__")]
-        target = data
-        for p in parents:
-            target = target[p]
-        if value is DELETE:
-            del target[last]
-        elif isinstance(target, list) and last == len(target):
-            target.append(value)
-        else:
-            target[last] = value
-    return data
-
-
-def simulate(tmp_path, content) -> tuple[int, str, str]:
-    """Run the command in-process on `content`: bytes, text, or data written as JSON."""
-    path = tmp_path / "scenario.json"
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    elif isinstance(content, str):
-        path.write_text(content, encoding="utf-8")
-    else:
-        path.write_text(json.dumps(content), encoding="utf-8")
-    out, err = StringIO(), StringIO()
-    code = 0
-    try:
-        call_command("simulate", str(path), stdout=out, stderr=err)
-    except SystemExit as e:
-        code = e.code
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_refused(result, words: str) -> None:
-    code, out, err = result
-    assert "Traceback" not in err
-    assert (code, out) == (2, ""), err
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert words in lines[0]
 
 
 def net_records(caplog) -> list[str]:
@@ -198,7 +152,7 @@ BROKEN = [
 
 @pytest.mark.parametrize("data, words", BROKEN, ids=[words[:60] for _, words in BROKEN])
 def test_it_refuses_a_broken_field_naming_it(tmp_path, caplog, data, words):
-    assert_refused(simulate(tmp_path, data), words)
+    error_line(simulate(tmp_path, data), words)
     assert net_records(caplog) == []
 
 
@@ -218,20 +172,20 @@ WHOLE_FILE = [
 
 @pytest.mark.parametrize("content, words", WHOLE_FILE, ids=[words for _, words in WHOLE_FILE])
 def test_it_refuses_a_file_that_is_not_a_scenario(tmp_path, caplog, content, words):
-    assert_refused(simulate(tmp_path, content), f"error: cannot read the scenario {tmp_path}/scenario.json: {words}")
+    error_line(simulate(tmp_path, content), f"error: cannot read the scenario {tmp_path}/scenario.json: {words}")
     assert net_records(caplog) == []
 
 
 def test_it_refuses_an_integer_too_long_for_python_naming_it(tmp_path):
     text = json.dumps(scenario()).replace('"500000.00"', LONG)
-    assert_refused(simulate(tmp_path, text), "note.principal: a number of 5,001 digits must be a decimal number")
+    error_line(simulate(tmp_path, text), "note.principal: a number of 5,001 digits must be a decimal number")
 
 
 def test_it_refuses_a_missing_file(tmp_path):
     out, err = StringIO(), StringIO()
     with pytest.raises(SystemExit) as e:
         call_command("simulate", str(tmp_path / "absent.json"), stdout=out, stderr=err)
-    assert_refused((e.value.code, out.getvalue(), err.getvalue()), "No such file or directory")
+    error_line((e.value.code, out.getvalue(), err.getvalue()), "No such file or directory")
 
 
 @pytest.mark.parametrize(
@@ -250,7 +204,7 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, content, wo
     done = subprocess.run(
         [sys.executable, "manage.py", "simulate", str(path)], cwd=ROOT, capture_output=True, timeout=120
     )
-    assert_refused((done.returncode, done.stdout.decode(), done.stderr.decode()), words)
+    error_line((done.returncode, done.stdout.decode(), done.stderr.decode()), words)
 
 
 def test_a_scenario_on_standard_input_is_bounded_too(tmp_path):
@@ -261,7 +215,7 @@ def test_a_scenario_on_standard_input_is_bounded_too(tmp_path):
         capture_output=True,
         timeout=120,
     )
-    assert_refused((done.returncode, done.stdout.decode(), done.stderr.decode()), "larger than 1,048,576 bytes")
+    error_line((done.returncode, done.stdout.decode(), done.stderr.decode()), "larger than 1,048,576 bytes")
 
 
 def test_a_name_with_line_breaks_is_shown_on_one_line(tmp_path):
@@ -270,21 +224,21 @@ def test_a_name_with_line_breaks_is_shown_on_one_line(tmp_path):
     out, err = StringIO(), StringIO()
     with pytest.raises(SystemExit):
         call_command("simulate", str(path), stdout=out, stderr=err)
-    assert_refused((2, out.getvalue(), err.getvalue()), "two\\nlines.json: not JSON")
+    error_line((2, out.getvalue(), err.getvalue()), "two\\nlines.json: not JSON")
 
 
 # Work bounded before it starts (the attacker's runs of more than 90 seconds).
 
 
 def test_it_refuses_as_of_at_the_end_of_the_calendar(tmp_path):
-    assert_refused(
+    error_line(
         simulate(tmp_path, scenario(as_of="9999-12-31")),
         "as_of: 9999-12-31 is outside the dates a scenario can name, 0100-01-01 to 9899-12-31",
     )
 
 
 def test_it_refuses_as_of_past_the_notes_window(tmp_path):
-    assert_refused(
+    error_line(
         simulate(tmp_path, scenario(as_of="2025-06-16")),
         "as_of: as_of 2025-06-16 is outside the dates this note can have: 2003-06-15 (a year before its "
         "agreement date) to 2025-06-15 (20 years after its maturity)",
@@ -295,13 +249,13 @@ def test_it_refuses_twenty_thousand_events(tmp_path):
     events = [{"type": "payment", "date": "2004-07-01", "amount": "1"}] * 20_000
     text = json.dumps(scenario(events=events), separators=(",", ":"))
     assert len(text) <= MAX_BYTES
-    assert_refused(simulate(tmp_path, text), "events: 20,000 given, at most 100")
+    error_line(simulate(tmp_path, text), "events: 20,000 given, at most 100")
 
 
 def test_it_refuses_more_events_than_a_long_replay_allows(tmp_path):
     data = scenario("leap-year-accrual", note__maturity_date="2073-12-15", as_of="2024-03-31")
     data["events"] += [{"type": "payment", "date": "2024-03-01", "amount": "1.00"}]
-    assert_refused(
+    error_line(
         simulate(tmp_path, data),
         "events: 4 given; a note replayed over 50.0 years (from 2023-12-15 to 2073-12-15) may have at most 2",
     )
@@ -310,7 +264,7 @@ def test_it_refuses_more_events_than_a_long_replay_allows(tmp_path):
 def test_an_event_far_ahead_counts_in_the_replay(tmp_path):
     data = scenario("leap-year-accrual")
     data["events"] += [{"type": "payment", "date": "2044-12-16", "amount": "1.00"}] * 9
-    assert_refused(
+    error_line(
         simulate(tmp_path, data),
         "events: 12 given; a note replayed over 21.0 years (from 2023-12-15 to 2044-12-16) may have at most 11",
     )
@@ -331,8 +285,8 @@ def test_a_conversion_into_more_shares_than_can_be_counted_is_refused_naming_the
         "events": [{"type": "conversion", "notice": {"sent": "2013-06-03", "method": "telecopy"}, "principal": "all"}],
         "as_of": "2013-06-30",
     }
-    assert_refused(simulate(tmp_path, data), "error: events[0].principal: ")
-    assert_refused(simulate(tmp_path, data), "would issue more than 1,000,000,000,000,000,000 shares")
+    error_line(simulate(tmp_path, data), "error: events[0].principal: ")
+    error_line(simulate(tmp_path, data), "would issue more than 1,000,000,000,000,000,000 shares")
 
 
 # The net: a bug the checks miss is still one line, and its traceback goes to the log.
@@ -344,7 +298,7 @@ def test_an_unexpected_error_is_one_line_and_logged(tmp_path, caplog, monkeypatc
 
     monkeypatch.setattr("servicing.management.commands.simulate.simulate", broken)
     refusal = "error: the scenario could not be simulated (RuntimeError); var/simulate.log has"
-    assert_refused(simulate(tmp_path, scenario()), refusal)
+    error_line(simulate(tmp_path, scenario()), refusal)
     [record] = [r for r in caplog.records if r.name == NET]
     assert record.levelno == logging.ERROR and record.exc_info[0] is RuntimeError
 
@@ -480,10 +434,7 @@ def test_any_mutation_gives_the_json_or_one_error_line(tmp_path, caplog, data):
         assert set(json.loads(out)) >= {"periods", "payments", "balances"}
         event("simulated")
     else:
-        assert code == 2 and out == ""
-        lines = err.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), err
         # What was refused, for --hypothesis-show-statistics: the path, without indices.
-        where = lines[0].split(": ")[1]
+        where = error_line((code, out, err)).split(": ")[1]
         event("the file" if where.startswith("cannot read") else re.sub(r"\[\d+\]", "[]", where))
     assert net_records(caplog) == [], err

@@ -1,7 +1,5 @@
 """The monthly statement: its figures, and the run that e-mails it once to each holder."""
 
-import subprocess
-import tempfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 
@@ -10,24 +8,25 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
-from holders.services import holder_create
-from servicing import clock, lifecycle, services
+from servicing import clock, lifecycle
 from servicing.close import close_books
 from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
 from servicing.models import StatementDelivery
 from servicing.statements import statement_for
+from tests.factories import HolderFactory, PaymentFactory
+from tests.helpers import pdf_text
 
 pytestmark = pytest.mark.django_db
 FEBRUARY = date(2024, 2, 1)
 
 
 @pytest.fixture
-def february(make_note, staff, approve):
+def february(make_note, staff, approve, approver):
     """January's interest paid on time; 65,000.00 assigned on 15 February; closed through 1 March."""
     note = make_note()
-    bea = holder_create(name="Bea Assignee", email="bea@example.com")
+    bea = HolderFactory(name="Bea Assignee", email="bea@example.com")
+    PaymentFactory(note=note, received_on=FEBRUARY, amount=D("2200.00"), approved_by=approver)
     with clock.pinned(date(2024, 2, 15)):
-        approve(services.payment_record(note=note, received_on=FEBRUARY, amount=D("2200.00"), by=staff))
         approve(
             lifecycle.assignment_record(
                 note=note, effective_on=date(2024, 2, 15), parts=[(bea, D("65000.00"))], by=staff
@@ -79,11 +78,7 @@ def test_the_statement_run_emails_one_pdf_per_holder_once(february, holder, djan
     assert f"Note {number}: principal 300,000.00; interest billed 2,632.88; past due 0.00." in message.body
     (name, content, mimetype) = message.attachments[0]
     assert (name, mimetype) == ("statement-2024-02.pdf", "application/pdf")
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-        f.write(content)
-        f.flush()
-        text = subprocess.run(["pdftotext", "-layout", f.name, "-"], capture_output=True, check=True).stdout.decode()
-    text = " ".join(text.split())
+    text = pdf_text(content)
     assert "Assigned on February 15, 2024: principal 65,000.00 to Bea Assignee" in text
     assert "Feb 1 – Feb 29, 2024 29 Mar 1, 2024 2,632.88" in text
     assert all(d.status == "sent" and d.attempts == 1 for d in StatementDelivery.objects.all())
@@ -162,7 +157,7 @@ def test_statements_are_due_on_the_first_business_day_after_the_close_bills_the_
     assert statements_due(date(2024, 3, 5)) is None  # done
 
 
-def test_a_statement_that_fails_to_print_is_recorded_and_retried(make_note, monkeypatch):
+def test_a_statement_that_fails_to_print_is_recorded_and_retried(make_note, monkeypatch, settings):
     make_note()
     close_books(through=date(2024, 3, 1))
     statements_run(month=FEBRUARY, enqueue=lambda pk: None)
@@ -180,3 +175,8 @@ def test_a_statement_that_fails_to_print_is_recorded_and_retried(make_note, monk
         "RuntimeError: the printer is on fire",
     )
     assert mail.outbox == []
+    assert outcome.retry_in == settings.STATEMENT_RETRY_SECONDS and delivery.next_attempt_at is not None
+    monkeypatch.undo()  # the printer mended
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1), tick=False):
+        assert statement_deliver(delivery.pk).status == "sent"
+    assert len(mail.outbox) == 1

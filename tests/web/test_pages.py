@@ -8,6 +8,8 @@ from servicing import clock, services
 from servicing.close import close_books
 from servicing.selectors import note_balances
 from tests.conftest import once
+from tests.factories import HolderFactory, UserFactory
+from tests.helpers import refused_at, row_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +48,8 @@ def test_the_note_page_shows_terms_balances_and_ledger(client, make_note, staff)
     assert "<dt>Prepayment from</dt><dd>2024-04-10</dd>" in page  # three months' lockout (section 3)
     assert "2,200.00" in page  # January billed
     assert "Payoff (next day)" in page
+    assert 'data-balance="principal">365,000.00<' in page and 'data-balance="interest">2,200.00<' in page
+    assert '<td>Interest from 2024-01-10</td><td class="num">2,200.00</td>' in page  # January billed, in the ledger
 
 
 def test_the_login_page_logs_in(client, staff):
@@ -55,11 +59,10 @@ def test_the_login_page_logs_in(client, staff):
 
 
 def test_the_note_page_shows_what_awaits_approval_and_the_chain_of_title(client, make_note, staff, approve):
-    from holders.services import holder_create
     from servicing import lifecycle
 
     note = make_note()
-    bea = holder_create(name="Bea Assignee")
+    bea = HolderFactory(name="Bea Assignee")
     with clock.pinned(date(2024, 3, 15)):
         assignment = approve(
             lifecycle.assignment_record(
@@ -76,13 +79,11 @@ def test_the_note_page_shows_what_awaits_approval_and_the_chain_of_title(client,
 
 
 def viewer_client(client):
-    from tests.conftest import user_in
-
-    client.force_login(user_in("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"]))
     return client
 
 
-def test_every_page_opens_for_a_viewer(client, make_note, holder):
+def test_the_read_only_pages_open_for_a_viewer(client, make_note, holder):
     note = make_note()
     close_books(through=date(2024, 3, 1))
     viewer_client(client)
@@ -118,12 +119,15 @@ def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_saved(client,
     note = make_note()
     client.force_login(staff)
     url = reverse("servicing:record", args=[note.pk, "payment"])
-    page = client.post(url, once({"received_on": "2024-01-02", "amount": "10.00"})).content.decode()
+    before = row_counts()
+    response = client.post(url, once({"received_on": "2024-01-02", "amount": "10.00"}))
+    refused_at(response, "received_on", "received_on 2024-01-02 is before the agreement date 2024-01-10")
+    page = response.content.decode()
     assert "received_on 2024-01-02 is before the agreement date 2024-01-10" in page
     assert 'id="id_received_on"' in page and "is-invalid" in page
-    page = client.post(url, once({"received_on": "2024-02-01", "amount": "-5"})).content.decode()
-    assert "Ensure this value is greater than or equal to 0.01" in page
-    assert not note.payments.exists()
+    response = client.post(url, once({"received_on": "2024-02-01", "amount": "-5"}))
+    refused_at(response, "amount", "Ensure this value is greater than or equal to 0.01")
+    assert row_counts() == before
 
 
 def test_a_payment_recorded_then_approved_by_another_user_changes_the_balance(client, make_note, staff, approver):
@@ -184,8 +188,6 @@ def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, sta
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from holders.services import holder_create
-
     client.force_login(staff)
 
     def queries():
@@ -196,7 +198,7 @@ def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, sta
     make_note(number="FIRST")
     few = queries()
     for i in range(12):
-        make_note(number=f"MORE-{i}", holder=holder_create(name=f"Holder {i}"))
+        make_note(number=f"MORE-{i}", holder=HolderFactory(name=f"Holder {i}"))
     close_books(through=date(2024, 3, 1))
     assert queries() == few
 
@@ -204,7 +206,6 @@ def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, sta
 def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_else_approves(
     client, make_note, staff, approve, approver
 ):
-    from tests.conftest import user_in
 
     note = make_note()
     close_books(through=date(2024, 2, 5))
@@ -213,7 +214,7 @@ def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_el
             services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("2200.00"), by=staff)
         )
     url = reverse("servicing:payment_reverse", args=[payment.pk])
-    client.force_login(user_in("viewer", "viewer"))
+    client.force_login(UserFactory(username="viewer", roles=["viewer"]))
     assert client.post(url, {"reason": "wire returned"}).status_code == 403  # a viewer may not
     client.force_login(staff)
     assert "Ask to reverse" in client.get(note.get_absolute_url()).content.decode()
@@ -223,7 +224,7 @@ def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_el
     client.force_login(approver)  # who approved the payment
     page = client.post(reverse("servicing:decide", args=["paymentreversal", reversal.pk, "approve"]), follow=True)
     assert "someone else must approve its reversal" in page.content.decode()
-    client.force_login(user_in("second", "approver"))
+    client.force_login(UserFactory(username="second", roles=["approver"]))
     client.post(reverse("servicing:decide", args=["paymentreversal", reversal.pk, "approve"]))
     page = client.get(note.get_absolute_url()).content.decode()
     assert "Reversed" in page and "wire returned" in page
@@ -234,11 +235,10 @@ def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_el
 def test_a_participation_is_ended_and_a_review_flag_cleared_from_the_note_page(
     client, make_note, issuer, staff, approve
 ):
-    from holders.services import holder_create
     from servicing import lifecycle
 
     note = make_note()
-    participant = holder_create(name="Elm Street Credit Fund")
+    participant = HolderFactory(name="Elm Street Credit Fund")
     participation = approve(
         lifecycle.participation_record(
             note=note, participant=participant, share=D("0.2"), starts_on=date(2024, 2, 1), by=staff
@@ -282,11 +282,10 @@ def test_a_participation_is_ended_and_a_review_flag_cleared_from_the_note_page(
     ],
 )  # fmt: skip
 def test_each_workflow_form_records_through_its_service(client, make_note, staff, kind, data, made):
-    from holders.services import holder_create
 
     note = make_note()
     close_books(through=date(2024, 2, 5))  # January's interest is past due: an Event of Default runs
-    other = holder_create(name="Bea Other")
+    other = HolderFactory(name="Bea Other")
     data = data | {"assignee_1": other.pk, "participant": other.pk}
     client.force_login(staff)
     response = client.post(reverse("servicing:record", args=[note.pk, kind]), once(data))

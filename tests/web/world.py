@@ -21,18 +21,23 @@ import pytest
 import time_machine
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.forms.models import model_to_dict
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from holders.services import holder_create
 from notes.models import Approval, Note, Warrant
 from servicing import approvals, clock, lifecycle, services
 from servicing.deliveries import statements_run
 from servicing.demo import load_demo
-from tests.conftest import user_in
+from tests.factories import (
+    DefaultEventFactory,
+    HolderFactory,
+    IssuerFactory,
+    NoteFactory,
+    PaymentFactory,
+    UserFactory,
+)
 
 # A Wednesday. The demo dates its notes around today; its first note (agreement 2004, maturity 2005) can
 # be replayed only to 20 years after its maturity, so the world lives before 2025-06-15.
@@ -85,18 +90,12 @@ def build_world() -> World:
 
 
 def _users(world: World) -> None:
+    # Staff users, since the admin site opens only to them; what each may do there comes from its groups.
     for role in ROLES[1:-1]:
-        world.users[role] = _staff(user_in(role, role))
-    world.users["superuser"] = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-1")
+        world.users[role] = UserFactory(username=role, roles=[role], is_staff=True)
+    world.users["superuser"] = UserFactory(username="root", is_staff=True, is_superuser=True)
     # Records what waits for approval, so that every role that may approve meets something it did not record.
-    world.users["recorder"] = _staff(user_in("recorder", "servicer"))
-
-
-def _staff(user):
-    # The admin site opens only to staff users; what each may do there comes from its groups.
-    user.is_staff = True
-    user.save()
-    return user
+    world.users["recorder"] = UserFactory(username="recorder", roles=["servicer"], is_staff=True)
 
 
 def _step(world: World, what: str, do):
@@ -122,20 +121,20 @@ def _extras(world: World) -> None:
     recorder, by_recorder = world.users["recorder"], {"by": world.users["recorder"]}
     innovo, late, current = (world.notes[n] for n in ("DEMO-INNOVO", "DEMO-LATE", "DEMO-CURRENT"))
     substitute = current.substitutes.order_by("pk").first()
-    holder = holder_create(name="Wren Holdings LLC", kind="entity", email="wren@example.com", notice_address="9 Elm")
+    holder = HolderFactory(name="Wren Holdings LLC", kind="entity", email="wren@example.com", notice_address="9 Elm")
     world.named["world holder"] = holder
-    other_issuer = world.named["acme"] = services.issuer_for("Acme Widgets Inc.")
+    other_issuer = world.named["acme"] = IssuerFactory(name="Acme Widgets Inc.")
 
     def note(number, issuer, days_ago):
-        return services.note_create(
+        agreed = t - timedelta(days=days_ago)
+        return NoteFactory(
             number=number,
             issuer=issuer,
             holder=holder,
-            agreement_date=t - timedelta(days=days_ago),
-            maturity_date=t - timedelta(days=days_ago) + timedelta(days=730),
+            agreement_date=agreed,
+            maturity_date=agreed + timedelta(days=730),
             principal=Decimal("100000.00"),
             rate=Decimal("0.08"),
-            conversion_price=Decimal("2.00"),
             by=recorder,
         )
 
@@ -143,17 +142,25 @@ def _extras(world: World) -> None:
     accelerated = _step(world, "note WORLD-ACCELERATED", lambda: note("WORLD-ACCELERATED", innovo.issuer, 150))
     acme = _step(world, "note WORLD-ACME", lambda: note("WORLD-ACME", other_issuer, 120))
 
-    def default(on, kind, days_ago):
-        return services.default_record(note=on, kind=kind, occurred_on=t - timedelta(days=days_ago), **by_recorder)
+    def default(on, kind, days_ago, approved_by=None):
+        return DefaultEventFactory(
+            note=on,
+            kind=kind,
+            occurred_on=t - timedelta(days=days_ago),
+            today=t,
+            approved_by=approved_by,
+            **by_recorder,
+        )
 
+    system = approvals.system_approver()
     breach = misrepresentation = None
     if defaults:
-        breach = _step(world, "covenant breach", lambda: _approve(default(defaults, "covenant", 20)))
+        breach = _step(world, "covenant breach", lambda: default(defaults, "covenant", 20, system))
         world.named["open covenant breach"] = _step(
-            world, "second covenant breach", lambda: _approve(default(defaults, "covenant", 18))
+            world, "second covenant breach", lambda: default(defaults, "covenant", 18, system)
         )
         misrepresentation = _step(
-            world, "misrepresentation", lambda: _approve(default(defaults, "misrepresentation", 30))
+            world, "misrepresentation", lambda: default(defaults, "misrepresentation", 30, system)
         )
         world.named["converted conversion"] = _step(
             world,
@@ -169,7 +176,7 @@ def _extras(world: World) -> None:
             ),
         )
     if accelerated:
-        _step(world, "insolvency", lambda: _approve(default(accelerated, "insolvency", 15)))
+        _step(world, "insolvency", lambda: default(accelerated, "insolvency", 15, system))
     if acme:
         split = {"kind": "split", "ratio": Decimal("2")}
         _step(
@@ -203,22 +210,24 @@ def _extras(world: World) -> None:
     world.named["payment approved by the approver"] = _step(
         world,
         "payment approved by the approver role",
-        lambda: approvals.approve(
-            services.payment_record(
-                note=late, received_on=t - timedelta(days=1), amount=Decimal("100.00"), **by_recorder
-            ),
-            by=world.users["approver"],
+        lambda: PaymentFactory(
+            note=late,
+            received_on=t - timedelta(days=1),
+            amount=Decimal("100.00"),
+            today=t,
+            approved_by=world.users["approver"],
+            **by_recorder,
         ),
     )
     world.named["own payment of the admin"] = _step(
         world,
         "payment recorded by the admin role",
-        lambda: services.payment_record(note=late, received_on=t, amount=Decimal("5.00"), by=world.users["admin"]),
+        lambda: PaymentFactory(note=late, received_on=t, amount=Decimal("5.00"), by=world.users["admin"]),
     )
 
     warrant = Warrant.objects.get(number="DEMO-W-1")
     pending_steps = {
-        "payment": lambda: services.payment_record(
+        "payment": lambda: PaymentFactory(
             note=late, received_on=t, amount=Decimal("750.00"), reference="wire", **by_recorder
         ),
         "conversion": lambda: services.conversion_record(

@@ -1,12 +1,11 @@
 from decimal import Decimal as D
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from servicing.engine.conversion import conversion_price, price_display, reference_closes, shares_for
-from servicing.engine.errors import RuleError
 from servicing.engine.money import split_largest_remainder, to_cents
+from tests.helpers import refused
 
 
 def test_it_rounds_half_up_to_the_cent():
@@ -59,10 +58,8 @@ def test_the_conversion_price_is_110_percent_of_the_five_closes_before_the_agree
 def test_it_refuses_too_few_closes():
     from datetime import date
 
-    with pytest.raises(RuleError) as e:
+    with refused("reference_closes", "1 given"):
         reference_closes([(date(2004, 6, 14), D("2"))], date(2004, 6, 15))
-    assert e.value.field == "reference_closes"
-    assert "1 given" in e.value.message
 
 
 def test_fractional_shares_round_up():

@@ -20,12 +20,12 @@ from servicing.engine import (
     Misrepresentation,
     Payment,
     Prepayment,
-    RuleError,
     State,
     Terms,
     check_events,
     run,
 )
+from tests.helpers import refused
 
 
 def terms(**kw):
@@ -162,9 +162,8 @@ def test_acceleration_makes_later_billed_interest_due_at_once():
 
 def test_acceleration_without_an_event_of_default_is_refused():
     events = [AccelerationNotice("a", date(2024, 1, 20), date(2024, 1, 20))]
-    with pytest.raises(RuleError) as e:
+    with refused("notice.sent", "no Event of Default"):
         run(terms(), events, date(2024, 1, 31))
-    assert "no Event of Default" in e.value.message
     lenient = run(terms(), events, date(2024, 1, 31), strict=False)
     assert lenient.accelerations == []
     assert lenient.refused[0][:2] == ("acceleration", "a")
@@ -204,20 +203,19 @@ def test_a_conversion_takes_principal_and_all_billed_interest_at_the_price_round
 
 def test_converting_more_than_is_outstanding_is_refused():
     events = [Conversion("c", date(2024, 2, 10), date(2024, 2, 15), D("365000.01"))]
-    with pytest.raises(RuleError) as e:
+    with refused("principal", "principal outstanding is 365000.00"):
         run(terms(), events, date(2024, 2, 29))
-    assert e.value.field == "principal"
 
 
 def test_the_lockout_ends_on_a_short_month_clamped_to_its_last_day():
     t = terms(agreement_date=date(2004, 11, 30), maturity_date=date(2005, 11, 30))
     assert t.prepayment_allowed_from == date(2005, 2, 28)
     too_soon = Prepayment("p", date(2005, 2, 25), date(2005, 2, 25), date(2005, 3, 10), None)
-    with pytest.raises(RuleError, match="not permitted before 2005-02-28"):
+    with refused("date", "not permitted before 2005-02-28"):
         check_events(t, [too_soon])
     # Telecopy on 28 February: the window runs 28 February through 3 March.
     in_window = Prepayment("p", date(2005, 2, 28), date(2005, 2, 28), date(2005, 3, 3), None)
-    with pytest.raises(RuleError, match="through 2005-03-03"):
+    with refused("date", "through 2005-03-03"):
         check_events(t, [in_window])
     check_events(t, [Prepayment("p", date(2005, 2, 28), date(2005, 2, 28), date(2005, 3, 4), None)])
 
@@ -264,10 +262,10 @@ def test_a_substitute_note_accrues_from_the_assignment_date_inclusive():
 
 
 def test_an_assignment_of_more_than_is_outstanding_or_after_principal_fell_due_is_refused():
-    with pytest.raises(RuleError, match="principal outstanding is 365000.00"):
+    with refused("principal", "principal outstanding is 365000.00"):
         run(terms(), [Assignment("a", date(2024, 2, 15), D("365000.01"))], date(2024, 3, 1))
     insolvent = [Insolvency("i", date(2024, 2, 1)), Assignment("a", date(2024, 2, 15), D("1000.00"))]
-    with pytest.raises(RuleError, match="fell due on 2024-02-01"):
+    with refused("effective_on", "fell due on 2024-02-01"):
         run(terms(), insolvent, date(2024, 3, 1))
 
 
@@ -305,9 +303,8 @@ def test_a_state_of_another_engine_version_is_not_used():
     ],
 )
 def test_bad_events_are_refused_naming_the_field(event, field):
-    with pytest.raises(RuleError) as e:
+    with refused(field):
         check_events(terms(), [event])
-    assert e.value.field == field
 
 
 @pytest.mark.parametrize(
@@ -323,9 +320,8 @@ def test_bad_events_are_refused_naming_the_field(event, field):
     ],
 )
 def test_bad_terms_are_refused_naming_the_field(change, field):
-    with pytest.raises(RuleError) as e:
+    with refused(field):
         terms(**change).check()
-    assert e.value.field == field
 
 
 def test_the_engine_uses_no_float():
