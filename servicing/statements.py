@@ -83,8 +83,7 @@ def _note_statement(note: Note, month: date, as_of: date) -> NoteStatement | Non
     # as of the statement date.
     month_end = engine.run(terms, events, min(last_day, terms.last_day), strict=False)
     conversion_amount = engine.conversion.conversion_amount(month_end.balances)
-    state = engine.State.from_json(month_end.state.to_json())
-    result = engine.run(terms, events, min(as_of, terms.last_day), state, strict=False)
+    result = engine.run(terms, events, min(as_of, terms.last_day), month_end.state, strict=False)
     b = result.balances
     state = result.state
     past_due = [(_item_label(i), i.due_date, i.unpaid) for i in engine.defaults.past_due_items(state, as_of)]
