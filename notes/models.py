@@ -118,27 +118,42 @@ class Note(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
 
-    # Servicing state, written only by servicing.posting from the engine's balances: the last day
-    # posted, the engine's state at the end of it, the open period's interest accrued so far, and
-    # what is past due as the next day begins (the engine's `past_due`), kept here so that lists
-    # and their filters read it instead of working it out again.
+    # Servicing state, written only by servicing.posting from the engine's result, in the same
+    # transaction as the ledger entries it sums: the last day posted, the engine's state at the end
+    # of it, and the note's balances then (`engine.Balances`: each account's ledger total, the open
+    # period's interest accrued so far, what is past due as the next day begins, and what falls due
+    # next). Lists, filters and the dashboard read these columns instead of summing the ledger;
+    # `manage.py verify_ledger` proves them equal to it.
     closed_through = models.DateField(null=True, blank=True)
     engine_state = models.JSONField(null=True, blank=True, editable=False)
+    principal_outstanding = ExactDecimalField(**MONEY, default=Decimal("0"), db_index=True)
+    interest_due = ExactDecimalField(**MONEY, default=Decimal("0"))
+    default_interest_due = ExactDecimalField(**MONEY, default=Decimal("0"))
+    costs_due = ExactDecimalField(**MONEY, default=Decimal("0"))
+    unapplied = ExactDecimalField(**MONEY, default=Decimal("0"))
     accrued_interest = ExactDecimalField(**MONEY, default=Decimal("0"))
     accrued_default_interest = ExactDecimalField(**MONEY, default=Decimal("0"))
-    past_due = ExactDecimalField(**MONEY, default=Decimal("0"))
+    past_due = ExactDecimalField(**MONEY, default=Decimal("0"), db_index=True)
     past_due_since = models.DateField(null=True, blank=True)
+    next_due_on = models.DateField(null=True, blank=True, db_index=True)
+    next_due_amount = ExactDecimalField(**MONEY, default=Decimal("0"))
 
-    history = HistoricalRecords(
-        excluded_fields=[
-            "closed_through",
-            "engine_state",
-            "accrued_interest",
-            "accrued_default_interest",
-            "past_due",
-            "past_due_since",
-        ]
+    POSTED = (
+        "closed_through",
+        "engine_state",
+        "principal_outstanding",
+        "interest_due",
+        "default_interest_due",
+        "costs_due",
+        "unapplied",
+        "accrued_interest",
+        "accrued_default_interest",
+        "past_due",
+        "past_due_since",
+        "next_due_on",
+        "next_due_amount",
     )
+    history = HistoricalRecords(excluded_fields=POSTED)
 
     class Meta:
         ordering = ["number"]

@@ -25,7 +25,7 @@ from servicing import clock
 from servicing.documents import statement_produce
 from servicing.engine.calendar import add_months, is_business_day
 from servicing.models import JobRun, LedgerEntry, StatementDelivery
-from servicing.selectors import notes_with_balances_as_of
+from servicing.selectors import notes_owing_on
 from servicing.services import check_year
 from servicing.statements import Statement, month_start, statement_for
 
@@ -71,11 +71,8 @@ def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None,
 def notes_to_report(month: date):
     """Notes that owe something at the statement date, or had an entry in the month."""
     as_of = add_months(month, 1)
-    owing = notes_with_balances_as_of(as_of).filter(
-        ~Q(principal_outstanding=0) | ~Q(interest_due=0) | ~Q(default_interest_due=0) | ~Q(unapplied=0)
-    )
     active = LedgerEntry.objects.filter(effective_on__gte=month, effective_on__lte=as_of).values("note")
-    return Note.objects.filter(Q(pk__in=owing.values("pk")) | Q(pk__in=active))
+    return Note.objects.filter(Q(pk__in=notes_owing_on(as_of)) | Q(pk__in=active))
 
 
 def retry_due(*, enqueue=send_task) -> int:

@@ -9,7 +9,6 @@ prepayments are rewritten from the same replay.
 Callers hold the notes' rows locked (`select_for_update`) inside a transaction.
 """
 
-import json
 from collections import Counter
 from datetime import date
 
@@ -62,39 +61,62 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
         if defaults != existing_defaults[note.pk]:
             DefaultPeriod.objects.filter(note=note).delete()
             DefaultPeriod.objects.bulk_create(DefaultPeriod(note=note, kind=k, start=s, end=e) for k, s, e in defaults)
-        note.closed_through = until
-        note.engine_state = result.state.to_json()
-        note.accrued_interest = result.balances.accrued_interest
-        note.accrued_default_interest = result.balances.accrued_default_interest
-        note.past_due = result.balances.past_due
-        note.past_due_since = result.balances.past_due_since
+        _keep(note, until, result)
     LedgerEntry.objects.bulk_create(entries, batch_size=2000)
     Period.objects.bulk_create(periods, batch_size=2000)
     _save_states(notes)
     return len(entries)
 
 
+def _keep(note: Note, until: date, result: engine.Result) -> None:
+    """What the note row keeps of the replay: the day, the state, and the balances then."""
+    b = result.balances
+    note.closed_through = until
+    note.engine_state = result.state.to_json()
+    note.principal_outstanding = b.principal
+    for name in BALANCES:
+        setattr(note, name, getattr(b, name))
+
+
+BALANCES = (
+    "interest_due",
+    "default_interest_due",
+    "costs_due",
+    "unapplied",
+    "accrued_interest",
+    "accrued_default_interest",
+    "past_due",
+    "past_due_since",
+    "next_due_on",
+    "next_due_amount",
+)
+
+
 def _save_states(notes: list[Note]) -> None:
-    """Write the notes' servicing state in one batched statement (bulk_update's CASE is far slower)."""
+    """Write what the note rows keep (Note.POSTED) in one statement: an UPDATE from arrays on
+    PostgreSQL, a batch of single-row UPDATEs elsewhere (bulk_update's CASE is far slower)."""
+    if not notes:
+        return
+    fields = [Note._meta.get_field(name) for name in Note.POSTED]
     table = connection.ops.quote_name(Note._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET closed_through = %s, engine_state = %s, accrued_interest = %s, "  # noqa: S608 (a table name)
-        "accrued_default_interest = %s, past_due = %s, past_due_since = %s WHERE id = %s"
-    )
-    rows = [
-        (
-            n.closed_through,
-            json.dumps(n.engine_state),
-            n.accrued_interest,
-            n.accrued_default_interest,
-            n.past_due,
-            n.past_due_since,
-            n.pk,
-        )
-        for n in notes
-    ]
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    values = [[f.get_db_prep_save(getattr(n, f.attname), connection) for f in fields] for n in notes]
+    ids = [n.pk for n in notes]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+            sets = ", ".join(f"{c} = v.{c}" for c in columns)
+            cursor.execute(
+                f"UPDATE {table} AS n SET {sets} FROM unnest(%s::integer[], {arrays}) "  # noqa: S608 (names)
+                f"AS v(id, {', '.join(columns)}) WHERE n.id = v.id",
+                [ids, *map(list, zip(*values, strict=True))],
+            )
+        else:
+            sets = ", ".join(f"{c} = %s" for c in columns)
+            cursor.executemany(
+                f"UPDATE {table} SET {sets} WHERE id = %s",  # noqa: S608 (names)
+                [[*row, pk] for row, pk in zip(values, ids, strict=True)],
+            )
 
 
 def _entry(p: engine.Posting, stamp: dict, approved: dict[str, int]) -> LedgerEntry:

@@ -190,29 +190,23 @@ def _balances(note: Note, principal, interest, default_interest, costs, unapplie
         accrued_default_interest=note.accrued_default_interest,
         past_due=note.past_due,
         past_due_since=note.past_due_since,
+        next_due_on=note.next_due_on,
+        next_due_amount=note.next_due_amount,
     )
 
 
 def notes_with_balances():
-    """Notes annotated with their ledger balances, in one query."""
-    return notes_with_balances_as_of(None)
+    """Notes with their holder and issuer; the balances are the note row's own columns (posting)."""
+    return Note.objects.select_related("holder", "issuer")
 
 
-def notes_with_balances_as_of(day):
-    """Notes annotated with their ledger balances at the end of `day` (None: everything posted)."""
+def notes_owing_on(day):
+    """The ids of notes whose ledger at the end of `day` owes principal or interest, or holds
+    unapplied funds."""
     acct = LedgerEntry.Account
-    upto = Q() if day is None else Q(entries__effective_on__lte=day)
-
-    def total(account):
-        return MoneySum("entries__amount", filter=Q(entries__account=account) & upto)
-
-    return Note.objects.select_related("holder", "issuer").annotate(
-        principal_outstanding=total(acct.PRINCIPAL),
-        interest_due=total(acct.INTEREST),
-        default_interest_due=total(acct.DEFAULT_INTEREST),
-        costs_due=total(acct.COSTS),
-        unapplied=total(acct.UNAPPLIED),
-    )
+    accounts = (acct.PRINCIPAL, acct.INTEREST, acct.DEFAULT_INTEREST, acct.UNAPPLIED)
+    totals = LedgerEntry.objects.filter(effective_on__lte=day, account__in=accounts).values("note", "account")
+    return totals.annotate(total=MoneySum("amount")).exclude(total=0).values("note")
 
 
 def payment_split(payment: Payment) -> list[tuple[object, Decimal, Decimal]]:

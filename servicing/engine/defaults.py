@@ -78,6 +78,18 @@ def billed_not_due(s: State, on: date) -> Decimal:
     return sum((i.unpaid for i in s.items if i.account != "costs" and i.due_date >= on), ZERO)
 
 
+def next_due(s: State, on: date) -> tuple[date | None, Decimal]:
+    """The next day principal or billed interest falls due, `on` or later, and what is due that day
+    (interest not yet billed is not due: it is billed when its period ends)."""
+    due = [(i.due_date, i.unpaid) for i in s.items if i.account != "costs" and i.due_date >= on]
+    if s.principal_due_on is not None and s.principal_due_on >= on and s.principal > 0:
+        due.append((s.principal_due_on, s.principal))
+    if not due:
+        return None, ZERO
+    first = min(day for day, _ in due)
+    return first, sum((amount for day, amount in due if day == first), ZERO)
+
+
 def track_payment_default(s: State, d: date) -> bool:
     """Open or close the payment-default span on day d, after the day's money moved; is d in it?"""
     in_default = in_payment_default(s, d)

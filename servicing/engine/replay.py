@@ -112,6 +112,7 @@ class _Replay:
         r = self.j.result
         r.state = s
         owed, since = defaults.past_due(s, through + ONE_DAY)
+        next_on, next_amount = defaults.next_due(s, through + ONE_DAY)
         r.balances = Balances(
             as_of=through,
             principal=s.principal,
@@ -123,6 +124,8 @@ class _Replay:
             unapplied=s.unapplied,
             past_due=owed,
             past_due_since=since,
+            next_due_on=next_on,
+            next_due_amount=next_amount,
         )
         spans = [Default("payment", start, end) for start, end in s.payment_defaults]
         spans += [

@@ -99,6 +99,8 @@ class Balances:
     unapplied: Decimal
     past_due: Decimal = ZERO  # principal and interest unpaid at the end of their due date (7(a)(i))
     past_due_since: date | None = None  # the first day the oldest of it was past due
+    next_due_on: date | None = None  # the next day principal or billed interest falls due
+    next_due_amount: Decimal = ZERO  # what falls due that day
 
     @property
     def payoff_amount(self) -> Decimal:
