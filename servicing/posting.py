@@ -6,13 +6,20 @@ a day already posted): then the entries are compared with what is posted, and on
 reversed and posted again. Periods, Events of Default and the results of conversions and
 prepayments are rewritten from the same replay.
 
+A batch of notes is read and written in a fixed number of statements, whatever its size: entries
+and periods go in with COPY on PostgreSQL, the note rows (state and balances) with one UPDATE.
+
 Callers hold the notes' rows locked (`select_for_update`) inside a transaction.
 """
 
-from collections import Counter
+import dataclasses
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
 
+import psycopg
 from django.db import connection
+from django.utils import timezone
 
 from notes.models import Note, SupplementalAgreement
 from servicing import engine
@@ -25,46 +32,63 @@ from servicing.models import (
     Period,
     Prepayment,
 )
-from servicing.selectors import approvers_by_note, events_by_note, note_terms
+from servicing.selectors import approvers_of, events_by_note, note_terms
+
+# What posting reads of a note: the terms, the stored state and the day it is at.
+READS = (
+    "id",
+    "agreement_date",
+    "maturity_date",
+    "principal",
+    "rate",
+    "conversion_price",
+    "default_rate_spread",
+    "max_lawful_rate",
+    "prepayment_lockout_months",
+    "calendar",
+    "accrues_from",
+    "closed_through",
+    "engine_state",
+)
+
+
+@dataclass
+class _Replay:
+    note: Note
+    result: engine.Result
+    full: bool  # replayed from the first day
+    posted_through: date | None  # the day it was at before
 
 
 def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozenset(), by=None, job="") -> int:
     """Post `notes` through the end of `through`; returns the number of ledger entries written."""
     events = events_by_note(notes, full_ids=set(full_ids))
-    approvers = approvers_by_note(notes)
-    existing_defaults: dict[int, list[tuple]] = {n.pk: [] for n in notes}
-    for d in DefaultPeriod.objects.filter(note__in=notes).order_by("start", "kind", "pk"):
-        existing_defaults[d.note_id].append((d.kind, d.start, d.end))
-    entries: list[LedgerEntry] = []
-    periods: list[Period] = []
+    replays = []
     for note in notes:
+        terms = note_terms(note)
         # Nothing is posted past the note's last day (20 years after maturity): it is closed for good.
-        until = min(through, note_terms(note).last_day)
+        until = min(through, terms.last_day)
         state = None
         if note.pk not in full_ids and note.engine_state and note.closed_through:
             state = engine.State.from_json(note.engine_state)
-        full = state is None
-        if full:
-            Period.objects.filter(note=note).delete()
-        elif state.day >= until:
+        if state is not None and state.day >= until:
             continue
-        result = engine.run(note_terms(note), events[note.pk], until, state, strict=False)
-        stamp = {"note": note, "posted_by": by, "job": job}
-        approved = approvers[note.pk]
-        if full:
-            entries += _changed_entries(note, result.postings, stamp, approved)
-        else:
-            entries += [_entry(p, stamp, approved) for p in result.postings]
-        periods += [Period(note=note, **vars(p)) for p in result.periods]
-        _store_outcomes(note, result, full)
-        defaults = [(d.kind, d.start, d.end) for d in result.defaults]
-        if defaults != existing_defaults[note.pk]:
-            DefaultPeriod.objects.filter(note=note).delete()
-            DefaultPeriod.objects.bulk_create(DefaultPeriod(note=note, kind=k, start=s, end=e) for k, s, e in defaults)
+        result = engine.run(terms, events[note.pk], until, state, strict=False)
+        replays.append(_Replay(note, result, state is None, note.closed_through))
         _keep(note, until, result)
-    LedgerEntry.objects.bulk_create(entries, batch_size=2000)
-    Period.objects.bulk_create(periods, batch_size=2000)
-    _save_states(notes)
+    if not replays:
+        return 0
+    full = [r.note.pk for r in replays if r.full]
+    Period.objects.filter(note__in=full).delete()
+    _reset_outcomes(full)
+    entries = _entries(replays, full, by, job)
+    _insert(LedgerEntry, ENTRY_COLUMNS, entries)
+    _insert(Period, PERIOD_COLUMNS, [(r.note.pk, *vars(p).values()) for r in replays for p in r.result.periods])
+    for r in replays:
+        if r.result.conversions or r.result.prepayments or r.result.refused or r.result.accelerations:
+            _store_outcomes(r)
+    _store_defaults(replays)
+    _save_states([r.note for r in replays])
     return len(entries)
 
 
@@ -91,94 +115,153 @@ BALANCES = (
     "next_due_amount",
 )
 
+ENTRY_COLUMNS = (
+    "note_id",
+    "effective_on",
+    "kind",
+    "account",
+    "key",
+    "amount",
+    "reverses_id",
+    "approved_by_id",
+    "posted_by_id",
+    "job",
+    "posted_at",
+)
+PERIOD_COLUMNS = ("note_id", *(f.name for f in dataclasses.fields(engine.results.Period)))
+
+
+def _entries(replays: list[_Replay], full: list[int], by, job: str) -> list[tuple]:
+    """The rows to append: each replay's new postings; for a full replay, the reversals of posted
+    entries it no longer produces and the postings not yet posted."""
+    posted = defaultdict(list)
+    active = LedgerEntry.objects.filter(note__in=full, reversed_by__isnull=True).exclude(kind=LedgerEntry.Kind.REVERSAL)
+    fields = ("note_id", "pk", "effective_on", "kind", "account", "key", "amount", "approved_by_id")
+    for note_id, pk, *entry, approved_by in active.order_by("pk").values_list(*fields):
+        posted[note_id].append((pk, tuple(entry), approved_by))
+    new = {}
+    for r in replays:
+        postings = [(p.effective_on, p.kind, p.account, p.key, p.amount) for p in r.result.postings]
+        new[r.note.pk] = _changed(postings, posted[r.note.pk]) if r.full else ([], postings)
+    approvers = approvers_of({pk: {p[3] for p in postings} for pk, (_, postings) in new.items()})
+    by_id, now = getattr(by, "pk", None), timezone.now()
+    rows = []
+    for note_id, (reversals, postings) in new.items():
+        for pk, (day, _, account, key, amount), approved_by in reversals:
+            rows.append(
+                (note_id, day, LedgerEntry.Kind.REVERSAL, account, key, -amount, pk, approved_by, by_id, job, now)
+            )
+        for day, kind, account, key, amount in postings:
+            rows.append((note_id, day, kind, account, key, amount, None, approvers[note_id].get(key), by_id, job, now))
+    return rows
+
+
+def _changed(postings: list[tuple], posted: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """(posted entries to reverse, postings to post): what a full replay changes."""
+    wanted = Counter(postings)
+    reverse = []
+    for entry in posted:
+        if wanted[entry[1]] > 0:
+            wanted[entry[1]] -= 1
+        else:
+            reverse.append(entry)
+    new = []
+    for p in postings:
+        if wanted[p] > 0:
+            wanted[p] -= 1
+            new.append(p)
+    return reverse, new
+
+
+def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Append rows: COPY on PostgreSQL, a multi-row INSERT elsewhere."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        fields = [model._meta.get_field(c.removesuffix("_id")) for c in columns]
+        prepared = [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows]
+        marks = ", ".join("%s" for _ in columns)
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", prepared)  # noqa: S608 (names)
+
 
 def _save_states(notes: list[Note]) -> None:
     """Write what the note rows keep (Note.POSTED) in one statement: an UPDATE from arrays on
     PostgreSQL, a batch of single-row UPDATEs elsewhere (bulk_update's CASE is far slower)."""
-    if not notes:
-        return
     fields = [Note._meta.get_field(name) for name in Note.POSTED]
     table = connection.ops.quote_name(Note._meta.db_table)
     columns = [connection.ops.quote_name(f.column) for f in fields]
-    values = [[f.get_db_prep_save(getattr(n, f.attname), connection) for f in fields] for n in notes]
     ids = [n.pk for n in notes]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-            sets = ", ".join(f"{c} = v.{c}" for c in columns)
-            cursor.execute(
-                f"UPDATE {table} AS n SET {sets} FROM unnest(%s::integer[], {arrays}) "  # noqa: S608 (names)
-                f"AS v(id, {', '.join(columns)}) WHERE n.id = v.id",
-                [ids, *map(list, zip(*values, strict=True))],
+            # The columns as arrays sent in binary (%b): quoting 500 JSON states into the text is slow.
+            values = [[getattr(n, f.attname) for n in notes] for f in fields]
+            state = Note.POSTED.index("engine_state")
+            values[state] = [fields[state].get_db_prep_save(v, connection) for v in values[state]]
+            arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
+            sql = (
+                f"UPDATE {table} AS n SET {', '.join(f'{c} = v.{c}' for c in columns)} "  # noqa: S608 (names)
+                f"FROM unnest(%b::integer[], {arrays}) AS v(id, {', '.join(columns)}) WHERE n.id = v.id"
             )
-        else:
-            sets = ", ".join(f"{c} = %s" for c in columns)
-            cursor.executemany(
-                f"UPDATE {table} SET {sets} WHERE id = %s",  # noqa: S608 (names)
-                [[*row, pk] for row, pk in zip(values, ids, strict=True)],
-            )
+            with psycopg.Cursor(connection.connection) as binary:  # Django's own cursor binds on the client
+                binary.execute(sql, [ids, *values])
+            return
+        rows = [[*(f.get_db_prep_save(getattr(n, f.attname), connection) for f in fields), n.pk] for n in notes]
+        sets = ", ".join(f"{c} = %s" for c in columns)
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows)  # noqa: S608 (names)
 
 
-def _entry(p: engine.Posting, stamp: dict, approved: dict[str, int]) -> LedgerEntry:
-    return LedgerEntry(
-        effective_on=p.effective_on,
-        kind=p.kind,
-        account=p.account,
-        key=p.key,
-        amount=p.amount,
-        approved_by_id=approved.get(p.key),
-        **stamp,
+def _store_defaults(replays: list[_Replay]) -> None:
+    """Rewrite the Events of Default of the notes whose spans changed."""
+    ids = [r.note.pk for r in replays]
+    before = defaultdict(list)
+    for note_id, *span in (
+        DefaultPeriod.objects.filter(note__in=ids)
+        .order_by("start", "kind", "pk")
+        .values_list("note_id", "kind", "start", "end")
+    ):
+        before[note_id].append(tuple(span))
+    changed = {}
+    for r in replays:
+        spans = [(d.kind, d.start, d.end) for d in r.result.defaults]
+        if spans != before[r.note.pk]:
+            changed[r.note.pk] = spans
+    if changed:
+        DefaultPeriod.objects.filter(note__in=changed).delete()
+        rows = [(pk, *span) for pk, spans in changed.items() for span in spans]
+        _insert(DefaultPeriod, ("note_id", "kind", "start", "end"), rows)
+
+
+def _reset_outcomes(full: list[int]) -> None:
+    """Before a full replay, conversions, prepayments and acceleration notices wait again."""
+    if not full:
+        return
+    Conversion.objects.filter(note__in=full).update(
+        status=Conversion.Status.SCHEDULED,
+        principal=None,
+        interest=None,
+        default_interest=None,
+        amount=None,
+        shares=None,
+        deliveries=[],
+        refusal="",
     )
+    Prepayment.objects.filter(note__in=full).update(
+        status=Prepayment.Status.SCHEDULED, principal=None, interest=None, default_interest=None, amount=None
+    )
+    AccelerationNotice.objects.filter(note__in=full).update(status=AccelerationNotice.Status.SCHEDULED, refusal="")
+    Acceleration.objects.filter(note__in=full).delete()
 
 
-def _changed_entries(note: Note, postings: list, stamp: dict, approved: dict[str, int]) -> list[LedgerEntry]:
-    """Reversals of posted entries the replay no longer produces, and the postings not yet posted."""
-    wanted = Counter((p.effective_on, p.kind, p.account, p.key, p.amount) for p in postings)
-    out = []
-    active = LedgerEntry.objects.filter(note=note, reversed_by__isnull=True).exclude(kind=LedgerEntry.Kind.REVERSAL)
-    for e in active.order_by("pk"):
-        k = (e.effective_on, e.kind, e.account, e.key, e.amount)
-        if wanted[k] > 0:
-            wanted[k] -= 1
-        else:
-            out.append(
-                LedgerEntry(
-                    effective_on=e.effective_on,
-                    kind=LedgerEntry.Kind.REVERSAL,
-                    account=e.account,
-                    key=e.key,
-                    amount=-e.amount,
-                    reverses=e,
-                    approved_by_id=e.approved_by_id,
-                    **stamp,
-                )
-            )
-    for p in postings:
-        k = (p.effective_on, p.kind, p.account, p.key, p.amount)
-        if wanted[k] > 0:
-            wanted[k] -= 1
-            out.append(_entry(p, stamp, approved))
-    return out
-
-
-def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
+def _store_outcomes(r: _Replay) -> None:
     """Conversions, prepayments and accelerations as the replay carried them out."""
-    if full:
-        Conversion.objects.filter(note=note).update(
-            status=Conversion.Status.SCHEDULED,
-            principal=None,
-            interest=None,
-            default_interest=None,
-            amount=None,
-            shares=None,
-            deliveries=[],
-            refusal="",
-        )
-        Prepayment.objects.filter(note=note).update(
-            status=Prepayment.Status.SCHEDULED, principal=None, interest=None, default_interest=None, amount=None
-        )
-        AccelerationNotice.objects.filter(note=note).update(status=AccelerationNotice.Status.SCHEDULED, refusal="")
-        Acceleration.objects.filter(note=note).delete()
+    note, result = r.note, r.result
     for c in result.conversions:
         Conversion.objects.filter(pk=int(c.ref)).update(
             status=Conversion.Status.CONVERTED,
@@ -204,7 +287,7 @@ def _store_outcomes(note: Note, result: engine.Result, full: bool) -> None:
             continue
         model.objects.filter(note=note, pk=int(ref)).update(status=model.Status.REFUSED, refusal=why)
     first = result.accelerations[0] if result.accelerations else None
-    if first and (full or first.date > (note.closed_through or date.min)):
+    if first and (r.full or first.date > (r.posted_through or date.min)):
         Acceleration.objects.update_or_create(note=note, defaults={"date": first.date, "kind": first.kind})
     if first:
         notices = AccelerationNotice.objects.filter(

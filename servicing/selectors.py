@@ -122,24 +122,36 @@ def events_by_note(notes: list[Note], *, full_ids: set[int]) -> dict[int, list[e
     return events
 
 
-def approvers_by_note(notes: list[Note]) -> dict[int, dict[str, int]]:
-    """Who approved what each ledger key is for, by note: {keys.payment(12): user id}."""
+# The kind of a ledger key, the rows approved for it, and the key of a row.
+APPROVED_FOR = {
+    "payment": (Payment, keys.payment),
+    "conversion": (Conversion, keys.conversion),
+    "prepayment": (Prepayment, keys.prepayment),
+    "cost": (CollectionCost, keys.cost),
+    "assignment": (Assignment, keys.assignment),
+}
+
+
+def approvers_of(wanted: dict[int, set[str]]) -> dict[int, dict[str, int]]:
+    """Who approved what each ledger key is for, by note ({keys.payment(12): user id}), for the keys
+    `wanted` of each note; one query per kind of key, whatever the number of notes."""
+    refs: dict[str, set[int]] = defaultdict(set)
+    for note_keys in wanted.values():
+        for key in note_keys:
+            kind, ref = keys.parse(key)
+            if kind in APPROVED_FOR:
+                refs[kind].add(int(ref))
     approvers: dict[int, dict[str, int]] = defaultdict(dict)
-    for model, key in (
-        (Payment, keys.payment),
-        (Conversion, keys.conversion),
-        (Prepayment, keys.prepayment),
-        (CollectionCost, keys.cost),
-        (Assignment, keys.assignment),
-    ):
-        rows = model.objects.filter(note__in=notes, approval=APPROVED).values_list("note_id", "pk", "decided_by_id")
-        for note_id, pk, user_id in rows:
+    for kind, pks in refs.items():
+        model, key = APPROVED_FOR[kind]
+        rows = model.objects.filter(pk__in=pks, approval=APPROVED)
+        for note_id, pk, user_id in rows.values_list("note_id", "pk", "decided_by_id"):
             approvers[note_id][key(pk)] = user_id
-    parts = AssignmentPart.objects.filter(substitute__in=notes).values_list(
-        "substitute_id", "assignment__decided_by_id"
-    )
-    for note_id, user_id in parts:
-        approvers[note_id][keys.FUNDING] = user_id
+    funded = [note_id for note_id, note_keys in wanted.items() if keys.FUNDING in note_keys]
+    if funded:
+        parts = AssignmentPart.objects.filter(substitute__in=funded)
+        for note_id, user_id in parts.values_list("substitute_id", "assignment__decided_by_id"):
+            approvers[note_id][keys.FUNDING] = user_id
     return approvers
 
 

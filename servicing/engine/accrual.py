@@ -58,9 +58,11 @@ def bill(s: State, t: Terms, j: Journal, d: date, reason: str) -> None:
             j.post(d, "bill", account, key, amount)
 
 
-def accrue(s: State, t: Terms, d: date, in_default: bool) -> None:
+def accrue(s: State, t: Terms, d: date, in_default: bool, days: int = 1) -> None:
     """Day d accrues on the principal outstanding after its events; default interest too while an
-    Event of Default continues."""
-    s.interest_sum += s.principal * t.rate
+    Event of Default continues. `days` quiet days from d accrue as d does, each the same amount:
+    the sums are exact, so adding them one by one or at once gives the same figure."""
+    n = Decimal(days)
+    s.interest_sum = EXACT.add(s.interest_sum, EXACT.multiply(EXACT.multiply(s.principal, t.rate), n))
     if in_default:
-        s.default_sum += defaults.default_interest_of_day(s, t, d)
+        s.default_sum = EXACT.add(s.default_sum, EXACT.multiply(defaults.default_interest_of_day(s, t, d), n))

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from servicing.engine.calendar import ONE_DAY, add_business_days
-from servicing.engine.money import ZERO
+from servicing.engine.money import EXACT, ZERO
 
 if TYPE_CHECKING:
     from servicing.engine.state import Item, State
@@ -105,4 +105,5 @@ def default_interest_of_day(s: State, t: Terms, d: date) -> Decimal:
     """Day d's default interest, before the division by 365: the spread on principal, and the
     default rate on regular interest past due (section 1; default interest bears none)."""
     overdue_interest = sum((i.unpaid for i in past_due_items(s, d) if i.account == "interest"), ZERO)
-    return s.principal * (t.default_rate - t.rate) + overdue_interest * t.default_rate
+    spread = EXACT.multiply(s.principal, EXACT.subtract(t.default_rate, t.rate))
+    return EXACT.add(spread, EXACT.multiply(overdue_interest, t.default_rate))

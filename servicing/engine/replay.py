@@ -7,11 +7,12 @@ so a nightly close replays only the new days. Each step of a day is a rule of it
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from datetime import date
 
 from servicing.engine import acceleration, accrual, assignment, conversion, defaults, keys, prepayment, waterfall
-from servicing.engine.calendar import ONE_DAY
+from servicing.engine.calendar import ONE_DAY, add_months
 from servicing.engine.errors import RuleError
 from servicing.engine.events import (
     Assignment,
@@ -53,14 +54,46 @@ class _Replay:
                 d = e.conversion_date
                 self.period_ends[d] = accrual.winning_reason(self.period_ends.get(d), "conversion")
         self.eod_spans = defaults.event_of_default_spans(terms, events)
+        # Days on which something other than accrual may happen, whatever the state.
+        busy = {terms.first_day, *self.by_day, *self.period_ends}
+        busy.update(day for _, start, end in self.eod_spans for day in (start, end) if day is not None)
+        self.busy = sorted(busy)
 
     def run(self, through: date, s: State) -> Result:
         d = s.day + ONE_DAY
         while d <= through:
-            self.day(s, d)
+            last = self.quiet_through(s, d, through)
+            if last is None:
+                self.day(s, d)
+            else:
+                self.quiet_days(s, d, (last - d).days + 1)
+                d = last
             s.day = d
             d += ONE_DAY
         return self.result(s, through)
+
+    def quiet_through(self, s: State, d: date, through: date) -> date | None:
+        """The last of the quiet days from d on, or None when d is not quiet. On a quiet day nothing
+        is billed, received or due, no default begins or ends, and nothing is payable from unapplied
+        funds: the day only accrues, as the day before it did."""
+        if d.day == 1 or (s.unapplied and (s.items or s.principal_due_on is not None)):
+            return None
+        ends = [through + ONE_DAY, add_months(d.replace(day=1), 1)]
+        i = bisect_left(self.busy, d)
+        if i < len(self.busy):
+            ends.append(self.busy[i])
+        # The day after a due date is the first day its amount is past due.
+        ends += [i.due_date + ONE_DAY for i in s.items if i.due_date >= d]
+        if s.principal_due_on is not None and s.principal_due_on >= d:
+            ends.append(s.principal_due_on + ONE_DAY)
+        last = min(ends) - ONE_DAY
+        return last if last >= d else None
+
+    def quiet_days(self, s: State, d: date, days: int) -> None:
+        """Steps 1 to 7 of `days` quiet days from d in one move: only step 7 does anything."""
+        in_payment_default = defaults.track_payment_default(s, d)
+        in_default = in_payment_default or defaults.in_event_of_default(self.eod_spans, d)
+        accrual.accrue(s, self.t, d, in_default, days)
 
     def day(self, s: State, d: date) -> None:
         """The order of one day."""

@@ -3,6 +3,7 @@ nightly close goes on from the last day posted instead of replaying the whole no
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -11,7 +12,7 @@ from servicing.engine.calendar import ONE_DAY
 from servicing.engine.money import ZERO
 from servicing.engine.results import Acceleration
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass
@@ -46,62 +47,78 @@ class State:
         return sum((i.unpaid for i in self.items if i.account == account), ZERO)
 
     def to_json(self) -> dict:
+        """The state as JSON: numbers as strings (exact), dates in ISO form, items as rows."""
         a = self.acceleration
-        return _encode(
-            {
-                "version": STATE_VERSION,
-                "day": self.day,
-                "principal": self.principal,
-                "period_start": self.period_start,
-                "interest_sum": self.interest_sum,
-                "default_sum": self.default_sum,
-                "unapplied": self.unapplied,
-                "principal_due_on": self.principal_due_on,
-                "acceleration": {"date": a.date, "kind": a.kind, "ref": a.ref} if a else None,
-                "items": [vars(i) for i in self.items],
-                "payment_defaults": self.payment_defaults,
-            }
-        )
+        return {
+            "version": STATE_VERSION,
+            "day": self.day.isoformat(),
+            "principal": str(self.principal),
+            "period_start": self.period_start.isoformat(),
+            "interest_sum": str(self.interest_sum),
+            "default_sum": str(self.default_sum),
+            "unapplied": str(self.unapplied),
+            "principal_due_on": _iso(self.principal_due_on),
+            "acceleration": [a.date.isoformat(), a.kind, a.ref] if a else None,
+            "items": [
+                [i.key, i.account, i.due_date.isoformat(), i.billed_on.isoformat(), str(i.unpaid)] for i in self.items
+            ],
+            "payment_defaults": [[start.isoformat(), _iso(end)] for start, end in self.payment_defaults],
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> State | None:
         """The stored state, or None when it was written by another version of the engine."""
-        if data.get("version") != STATE_VERSION:
+        if data.get("version") == 1:
+            data = _from_version_1(data)
+        elif data.get("version") != STATE_VERSION:
             return None
-        d = _decode(data)
+        day, a = date.fromisoformat, data["acceleration"]
         return cls(
-            day=d["day"],
-            principal=d["principal"],
-            period_start=d["period_start"],
-            interest_sum=d["interest_sum"],
-            default_sum=d["default_sum"],
-            unapplied=d["unapplied"],
-            principal_due_on=d["principal_due_on"],
-            acceleration=Acceleration(**d["acceleration"]) if d["acceleration"] else None,
-            items=[Item(**i) for i in d["items"]],
-            payment_defaults=[list(s) for s in d["payment_defaults"]],
+            day=day(data["day"]),
+            principal=Decimal(data["principal"]),
+            period_start=day(data["period_start"]),
+            interest_sum=Decimal(data["interest_sum"]),
+            default_sum=Decimal(data["default_sum"]),
+            unapplied=Decimal(data["unapplied"]),
+            principal_due_on=_date(data["principal_due_on"]),
+            acceleration=Acceleration(day(a[0]), a[1], a[2]) if a else None,
+            items=[
+                Item(key, account, day(due), day(billed), Decimal(unpaid))
+                for key, account, due, billed, unpaid in data["items"]
+            ],
+            payment_defaults=[[day(start), _date(end)] for start, end in data["payment_defaults"]],
         )
 
 
-def _encode(value):
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, Decimal):
-        return {"$d": str(value)}
-    if isinstance(value, date):
-        return {"$t": value.isoformat()}
-    return value
+def dumps(data: dict) -> str:
+    """A state's JSON as text, without spaces."""
+    return json.dumps(data, separators=(",", ":"))
 
 
-def _decode(value):
-    if isinstance(value, dict):
-        if "$d" in value:
-            return Decimal(value["$d"])
-        if "$t" in value:
-            return date.fromisoformat(value["$t"])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _from_version_1(data: dict) -> dict:
+    """Version 1 wrapped each number and date ({"$d": "1.00"}, {"$t": "2026-01-01"}), and items as objects."""
+
+    def plain(value):
+        if isinstance(value, dict):
+            if "$d" in value:
+                return value["$d"]
+            if "$t" in value:
+                return value["$t"]
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    v = plain(data)
+    a = v["acceleration"]
+    v["acceleration"] = [a["date"], a["kind"], a["ref"]] if a else None
+    v["items"] = [[i["key"], i["account"], i["due_date"], i["billed_on"], i["unpaid"]] for i in v["items"]]
+    return v
