@@ -5,7 +5,9 @@ missed day is replayed in order), and posts in batches: notes are locked in prim
 their new events loaded in a few queries, and their entries written with bulk inserts.
 """
 
+import gc
 import logging
+from contextlib import contextmanager
 from datetime import date
 
 from django.db import transaction
@@ -13,10 +15,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notes.models import Note
-from servicing import clock
+from servicing import clock, posting
 from servicing.lifecycle import warrants_expire
 from servicing.models import JobRun
-from servicing.posting import post_notes
 
 log = logging.getLogger(__name__)
 JOB = "close_books"
@@ -52,8 +53,22 @@ def close_books(*, through: date | None = None, by=None, note_ids=None, batch_si
     return run
 
 
+@contextmanager
+def _collector_paused():
+    """A batch makes hundreds of thousands of short-lived objects, freed as they go; the cycle
+    collector would scan the whole heap again and again meanwhile (a fifth of the close's time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _close(ids: list[int], through: date, behind: Q, run: JobRun, by) -> None:
-    with transaction.atomic():
-        notes = list(Note.objects.select_for_update().filter(behind, pk__in=ids).order_by("pk"))
-        run.entries_posted += post_notes(notes, through, by=by, job=JOB)
+    with _collector_paused(), transaction.atomic():
+        locked = Note.objects.select_for_update().filter(behind, pk__in=ids).order_by("pk").only(*posting.READS)
+        notes = list(locked)
+        run.entries_posted += posting.post_notes(notes, through, by=by, job=JOB)
         run.notes_processed += len(notes)

@@ -1,12 +1,28 @@
 """Properties that hold for any note and any events (hypothesis)."""
 
+import dataclasses
 from datetime import date, timedelta
 from decimal import Decimal as D
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servicing.engine import Assignment, Conversion, Payment, State, Terms, run
+from servicing.engine import (
+    AccelerationNotice,
+    Assignment,
+    Conversion,
+    Cost,
+    CovenantBreach,
+    Insolvency,
+    Misrepresentation,
+    Payment,
+    Prepayment,
+    State,
+    Terms,
+    replay,
+    run,
+)
 from servicing.engine.money import EXACT, split_largest_remainder, to_cents
 
 START = date(2023, 12, 15)
@@ -115,3 +131,38 @@ def test_a_payment_split_among_holder_and_participants_adds_up_to_the_cent(amoun
     assert sum(parts) == amount
     for part, weight in zip(parts, weights, strict=True):
         assert abs(part - amount * weight) < D("0.01")
+
+
+def day(offset: int) -> date:
+    return START + timedelta(days=offset)
+
+
+any_event = st.one_of(
+    st.builds(lambda o, a: Payment("p", day(o), a), offsets, st.decimals(D("0.01"), D("60000.00"), places=2)),
+    st.builds(lambda o, a: Cost("k", day(o), a), offsets, st.decimals(D("0.01"), D("5000.00"), places=2)),
+    st.builds(lambda o, n: CovenantBreach("b", day(o), day(o + n) if n else None), offsets, st.integers(0, 60)),
+    st.builds(lambda o, n: Misrepresentation("m", day(o), day(o + n) if n else None), offsets, st.integers(0, 60)),
+    st.builds(lambda o: Insolvency("i", day(o)), offsets),
+    st.builds(lambda o: AccelerationNotice("a", day(o), day(o + 3)), offsets),
+    st.builds(lambda o, a: Conversion("c", day(o), day(o + 2), a), offsets, st.decimals(D("1.00"), D("900.00"))),
+    st.builds(lambda o, a: Prepayment("x", day(o), day(o + 1), day(o + 30), a), offsets, st.just(D("500.00"))),
+    st.builds(lambda o, a: Assignment("s", day(o), a), offsets, st.decimals(D("1.00"), D("900.00"), places=2)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(principal=money, rate=rates, events=st.lists(any_event, max_size=8), spread=st.sampled_from(["0.03", "0.05"]))
+def test_quiet_days_accrued_in_one_move_give_what_day_by_day_gives(principal, rate, events, spread):
+    """The replay steps over quiet days; one that walks every day must give every figure alike."""
+    t = Terms(START, date(2024, 12, 16), principal, rate, conversion_price=D("3.00"), default_rate_spread=D(spread))
+    events = [dataclasses.replace(e, ref=f"{e.ref}{i}") for i, e in enumerate(events)]
+    end = date(2025, 6, 30)
+    stepped = run(t, events, end, strict=False)
+    with patch.object(replay._Replay, "quiet_through", lambda self, s, d, through: None):
+        daily = run(t, events, end, strict=False)
+    assert stepped.postings == daily.postings
+    assert stepped.periods == daily.periods
+    assert stepped.defaults == daily.defaults
+    assert stepped.balances == daily.balances
+    assert stepped.state.to_json() == daily.state.to_json()
+    assert stepped.refused == daily.refused
