@@ -4,11 +4,13 @@ from decimal import Decimal as D
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from notes.models import Note
 from servicing import clock, engine, services
 from servicing.close import close_books
 from servicing.models import JobRun, LedgerEntry, Payment, Period
+from servicing.posting import post_notes
 from servicing.selectors import note_balances, note_events, note_terms
 from servicing.tasks import close_books_task
 
@@ -140,3 +142,33 @@ def test_two_payments_at_the_same_moment_are_both_applied_exactly_once(make_note
     # 2,200.00 billed; 2,500.00 received: 300.00 left over, nothing counted twice.
     assert (b.interest_due, b.unapplied) == (D("0.00"), D("300.00"))
     assert LedgerEntry.objects.filter(kind="reversal").count() == 0
+
+
+def _never_posted_notes(issuer, holder, count, tag):
+    return Note.objects.bulk_create(
+        Note(
+            number=f"{tag}-{i}",
+            issuer=issuer,
+            holder=holder,
+            agreement_date=date(2024, 1, 10),
+            maturity_date=date(2026, 1, 10),
+            principal=D("100000.00") + i,
+            rate=D("0.08"),
+            conversion_price=D("2.50"),
+        )
+        for i in range(count)
+    )
+
+
+def test_a_close_and_a_full_replay_take_as_many_queries_for_twelve_notes_as_for_three(issuer, holder):
+    counts = []
+    for count, tag in ((3, "FEW"), (12, "MANY")):
+        notes = _never_posted_notes(issuer, holder, count, tag)
+        ids = [n.pk for n in notes]
+        with CaptureQueriesContext(connection) as first_close:
+            run = close_books(through=date(2024, 6, 30), note_ids=ids)  # unpaid: in default since February
+        with CaptureQueriesContext(connection) as full_replay:
+            post_notes(list(Note.objects.filter(pk__in=ids)), date(2024, 6, 30), full_ids=set(ids), job="test")
+        assert run.notes_processed == count and LedgerEntry.objects.filter(note__in=ids, kind="bill").count() > count
+        counts.append((len(first_close), len(full_replay)))
+    assert counts[0] == counts[1]
