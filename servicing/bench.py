@@ -9,6 +9,7 @@ rows it wrote with the driver alone, a statement against bare WeasyPrint of the 
 import multiprocessing
 import os
 import re
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -25,6 +26,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from holders.models import Holder
 from notes.models import Approval, Issuer, Note
@@ -87,23 +89,22 @@ def rolled_back():
 
 @contextmanager
 def scratch_database():
-    """A database of its own on the configured server (SQLite: a temporary file), migrated, and
-    dropped at the end whatever happens. Django's test database machinery does the work."""
+    """A database of its own on the configured server (SQLite: a file in a temporary folder), and
+    dropped at the end whatever happens. Django's test database machinery does the work; the tables
+    are made from the models as they stand after the migrations (much faster than replaying them)."""
     test = connection.settings_dict.setdefault("TEST", {})
-    previous = test.get("NAME")
+    saved = dict(test)
     folder = tempfile.TemporaryDirectory(prefix="bench_")
-    if connection.vendor == "sqlite":
-        test["NAME"] = os.path.join(folder.name, "bench.sqlite3")
-    else:
-        test["NAME"] = f"bench_{os.getpid()}"
-    test["MIGRATE"] = False  # the tables made from the models, as they stand after the migrations: much faster
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    name = os.path.join(folder.name, "bench.sqlite3") if connection.vendor == "sqlite" else f"bench_{os.getpid()}"
+    test.update(NAME=name, MIGRATE=False)
+    configured = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         yield
     finally:
         connections.close_all()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        test["NAME"] = previous
+        connection.creation.destroy_test_db(configured, verbosity=0)
+        test.clear()
+        test.update(saved)
         folder.cleanup()
 
 
@@ -123,8 +124,6 @@ def database_version() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             return f"PostgreSQL {cursor.fetchone()[0]}"
-    import sqlite3
-
     return f"SQLite {sqlite3.sqlite_version}"
 
 
@@ -208,8 +207,6 @@ class Floor:
     def _writable(self, row) -> tuple:
         if not self.postgres:
             return tuple(row)
-        from psycopg.types.json import Jsonb
-
         return tuple(Jsonb(value) if isinstance(value, dict | list) else value for value in row)
 
     def executemany(self, entries, states) -> float:
