@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -180,6 +181,10 @@ class Floor:
             cursor.execute("CREATE UNIQUE INDEX bench_note_state_id ON bench_note_state (id)")
         analyze()
 
+    def cursor(self):
+        """The driver's own cursor (psycopg's server-side binding one, not Django's client-side)."""
+        return psycopg.Cursor(connection.connection) if self.postgres else connection.connection.cursor()
+
     def drop(self):
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE bench_ledgerentry")
@@ -197,7 +202,7 @@ class Floor:
     def written(self, after_id: int, through: date) -> tuple[list, list]:
         """The entries written after `after_id`, and the state of the notes closed through `through`,
         as the driver reads them (to be written back as they are)."""
-        raw = connection.connection.cursor()
+        raw = self.cursor()
         raw.execute(self.read_entries, [after_id])
         entries = [self._writable(row) for row in raw.fetchall()]
         raw.execute(self.read_states, [through])
@@ -211,7 +216,7 @@ class Floor:
 
     def executemany(self, entries, states) -> float:
         with rolled_back():
-            raw = connection.connection.cursor()
+            raw = self.cursor()
             start = time.perf_counter()
             raw.executemany(self.insert, entries)
             raw.executemany(self.update, states)
@@ -219,7 +224,7 @@ class Floor:
 
     def copy(self, entries, states) -> float:
         with rolled_back():
-            raw = connection.connection.cursor()
+            raw = self.cursor()
             start = time.perf_counter()
             with raw.copy(self.copy_in) as copy:
                 for row in entries:
