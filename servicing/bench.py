@@ -34,7 +34,7 @@ from notes.models import Approval, Issuer, Note
 from servicing.approvals import system_approver
 from servicing.close import close_books
 from servicing.deliveries import statement_deliver, statements_run
-from servicing.documents import statement_produce
+from servicing.documents import pdf_from_html, statement_produce
 from servicing.models import LedgerEntry, Payment, StatementDelivery
 
 ROUNDS = 3
@@ -394,8 +394,6 @@ def workers(count: int) -> Result:
 
 def pdf_warm_up():
     """Load WeasyPrint (and Pango, its fonts) before the worker processes fork, as a worker would."""
-    from servicing.documents import pdf_from_html
-
     pdf_from_html("<p>warm-up</p>")
 
 
