@@ -43,7 +43,7 @@ FIRST_THROUGH = date(2025, 1, 31)  # their first close: 13 months
 MONTH_THROUGH = date(2025, 2, 28)  # the month closed after it, a payment on every note
 STATEMENT_MONTH = date(2025, 2, 1)
 STATEMENT_HOLDERS = 3
-STATE = ["closed_through", "engine_state", "accrued_interest", "accrued_default_interest", "past_due", "past_due_since"]
+STATE = Note.POSTED  # what posting writes on the note row: its state and balances
 
 
 @dataclass
