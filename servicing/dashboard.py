@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.core.cache import cache
+from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncMonth
 
 from notes.models import Approval, Note
@@ -15,6 +16,7 @@ from servicing.models import DefaultPeriod, LedgerEntry, Prepayment, Reminder
 from servicing.selectors import MoneySum, notes_with_balances
 
 LISTED = 20  # rows of a list on the dashboard; the count says how many in all
+CHART_SECONDS = 300  # at most this stale (_kept)
 INTEREST = (LedgerEntry.Account.INTEREST, LedgerEntry.Account.DEFAULT_INTEREST)
 COLLECTED = (LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.UNAPPLIED_APPLIED)
 # What engine.conversion.conversion_amount reads, from the note row's columns (as row_balances).
@@ -87,6 +89,7 @@ def dashboard(today: date) -> Dashboard:
         .defer("note__engine_state")
         .order_by("due_on", "pk")
     )
+    ledger = f"{today}:{LedgerEntry.objects.aggregate(last=Max('pk'))['last']}"
     return Dashboard(
         today=today,
         principal_outstanding=totals["principal_total"],
@@ -100,11 +103,11 @@ def dashboard(today: date) -> Dashboard:
         maturities_count=maturities.count(),
         maturities_horizon=horizon,
         windows=windows,
-        shares_issuable=shares_issuable(),
+        shares_issuable=_kept("shares_issuable", ledger, shares_issuable),
         reminders=list(reminders[:LISTED]),
         reminders_count=reminders.count(),
-        interest_chart=interest_chart(today),
-        principal_chart=principal_chart(today),
+        interest_chart=_kept("interest_chart", ledger, lambda: interest_chart(today)),
+        principal_chart=_kept("principal_chart", ledger, lambda: principal_chart(today)),
     )
 
 
@@ -120,6 +123,14 @@ def shares_issuable() -> int:
     )
 
 
+def _kept(name: str, ledger: str, figure):
+    """A figure that reads every note or a year of the ledger (the shares issuable, the charts), kept
+    until another entry is posted (the ledger is append-only, so its last id names what it adds up)
+    or for CHART_SECONDS: a close over days without bills changes accrued interest and posts no
+    entry, and an entry may commit after one of a higher id."""
+    return cache.get_or_set(f"dashboard:{name}:{ledger}", figure, CHART_SECONDS)
+
+
 def _months(today: date, count: int = 12) -> list[date]:
     first = add_months(today.replace(day=1), -(count - 1))
     return [add_months(first, i) for i in range(count)]
@@ -133,6 +144,7 @@ def interest_chart(today: date) -> str:
         .annotate(month=TruncMonth("effective_on"))
         .values("month", "kind")
         .annotate(total=MoneySum("amount"))
+        .order_by()  # not the entries' ordering, which would join the notes
     )
     billed, collected = defaultdict(Decimal), defaultdict(Decimal)
     for row in rows:
@@ -152,7 +164,7 @@ def principal_chart(today: date) -> str:
     opening = principal.filter(effective_on__lt=months[0]).aggregate(t=MoneySum("amount"))["t"]
     moves = defaultdict(Decimal)
     rows = principal.filter(effective_on__gte=months[0]).annotate(month=TruncMonth("effective_on"))
-    for row in rows.values("month").annotate(total=MoneySum("amount")):
+    for row in rows.values("month").annotate(total=MoneySum("amount")).order_by():
         m = row["month"] if isinstance(row["month"], date) else row["month"].date()
         moves[m] += row["total"]
     running, values = opening, []
