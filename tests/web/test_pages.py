@@ -183,26 +183,6 @@ def test_the_lists_export_csv(client, make_note, staff):
     assert client.get(reverse("holders:list") + "?export=csv").content.decode().count("\n") == 2
 
 
-@pytest.mark.parametrize("url", ["notes:list", "holders:list", "dashboard"])
-def test_the_queries_of_a_page_do_not_grow_with_the_notes(client, make_note, staff, url):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client.force_login(staff)
-
-    def queries():
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(reverse(url)).status_code == 200
-        return len(captured)
-
-    make_note(number="FIRST")
-    few = queries()
-    for i in range(12):
-        make_note(number=f"MORE-{i}", holder=HolderFactory(name=f"Holder {i}"))
-    close_books(through=date(2024, 3, 1))
-    assert queries() == few
-
-
 def test_a_payment_keyed_in_error_is_reversed_from_the_note_page_once_someone_else_approves(
     client, make_note, staff, approve, approver
 ):
