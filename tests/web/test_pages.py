@@ -305,3 +305,25 @@ def test_a_form_submitted_twice_records_once(client, make_note, staff):
     assert note.payments.count() == 1
     page = client.post(url, {"received_on": "2024-02-01", "amount": "2200.00"}).content.decode()  # no token
     assert "this page is out of date" in page and note.payments.count() == 1
+
+
+def test_the_notes_lists_rows_are_the_cells_django_tables2_would_render(rf, make_note, staff, approve):
+    from django_tables2 import RequestConfig
+
+    from servicing.note_tables import NoteTable
+    from servicing.selectors import notes_with_balances
+
+    make_note(number="OTHER", rate=D("0.0725"))
+    note = make_note()
+    with clock.pinned(date(2024, 2, 5)):
+        approve(services.payment_record(note=note, received_on=date(2024, 2, 5), amount=D("9999.99"), by=staff))
+
+    def rows(template_name):
+        table = NoteTable(notes_with_balances(), template_name=template_name)
+        RequestConfig(rf.get("/notes/"), paginate={"per_page": 25}).configure(table)
+        html = table.as_html(rf.get("/notes/"))
+        return "".join(html[html.index("<tbody") : html.index("</tbody>")].replace("<td >", "<td>").split())
+
+    ours = rows(NoteTable.Meta.template_name)
+    assert ours == rows("django_tables2/bootstrap5-responsive.html")
+    assert ">OTHER</a>" in ours and ">7.25%<" in ours and ">7,799.99<" in ours
