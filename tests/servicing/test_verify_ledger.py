@@ -90,18 +90,19 @@ def test_every_kind_of_posting_leaves_the_rows_equal_to_the_ledger_and_a_replay(
 def test_a_row_that_disagrees_is_named_by_note_and_column_and_exits_1(make_note):
     note, other = make_note(), make_note()
     close_books(through=date(2024, 3, 31))
+    posted = Note.objects.get(pk=note.pk).interest_due
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE notes_note SET interest_due = interest_due + 1, accrued_interest = 2 WHERE id = %s", [note.pk]
+            "UPDATE notes_note SET interest_due = %s, accrued_interest = %s WHERE id = %s",
+            [str(posted + 1), "2.00", note.pk],
         )
     out = StringIO()
     with pytest.raises(CommandError, match="3 difference") as raised:
         call_command("verify_ledger", stdout=out)
     assert raised.value.returncode == 1
-    row = Note.objects.get(pk=note.pk)
     assert out.getvalue().splitlines() == [
-        f"{note.number} interest_due: row {row.interest_due}, ledger {row.interest_due - 1}",
-        f"{note.number} interest_due: row {row.interest_due}, replay {row.interest_due - 1}",
+        f"{note.number} interest_due: row {posted + 1}, ledger {posted}",
+        f"{note.number} interest_due: row {posted + 1}, replay {posted}",
         f"{note.number} accrued_interest: row 2.00, replay 3100.00",
     ]
     assert verify(other.number).startswith("1 note(s) agree")
