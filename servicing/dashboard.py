@@ -5,18 +5,31 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
+from django.core.cache import cache
+from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncMonth
 
-from notes.models import Approval
+from notes.models import Approval, Note
 from servicing import charts, engine
 from servicing.engine.calendar import add_months
 from servicing.models import DefaultPeriod, LedgerEntry, Prepayment, Reminder
-from servicing.selectors import ZERO, MoneySum, notes_with_balances, row_balances
+from servicing.selectors import MoneySum, notes_with_balances
 
 LISTED = 20  # rows of a list on the dashboard; the count says how many in all
+CHART_SECONDS = 300  # at most this stale (_kept)
 INTEREST = (LedgerEntry.Account.INTEREST, LedgerEntry.Account.DEFAULT_INTEREST)
 COLLECTED = (LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.UNAPPLIED_APPLIED)
+# What engine.conversion.conversion_amount reads, from the note row's columns (as row_balances).
+CONVERTED = {
+    "as_of": "closed_through",
+    "principal": "principal_outstanding",
+    "interest_due": "interest_due",
+    "default_interest_due": "default_interest_due",
+    "costs_due": "costs_due",
+    "accrued_interest": "accrued_interest",
+    "accrued_default_interest": "accrued_default_interest",
+    "unapplied": "unapplied",
+}
 
 
 @dataclass
@@ -29,22 +42,29 @@ class Dashboard:
     notes_past_due: int
     in_default: list  # the first LISTED
     in_default_count: int
-    maturities: list
+    maturities: list  # the first LISTED
+    maturities_count: int
+    maturities_horizon: date
     windows: list
     shares_issuable: int
-    reminders: list
+    reminders: list  # the first LISTED
+    reminders_count: int
     interest_chart: str
     principal_chart: str
 
 
 def dashboard(today: date) -> Dashboard:
-    notes = list(notes_with_balances().defer("engine_state").order_by("number"))
-    live = [n for n in notes if n.principal_outstanding or n.interest_due or n.default_interest_due]
+    """The figures from the balances each note row keeps (servicing.posting), added up in the
+    database; the lists cut at LISTED rows."""
+    totals = Note.objects.aggregate(
+        principal_total=MoneySum("principal_outstanding"),
+        past_due_total=MoneySum("past_due"),
+        past_due_count=Count("pk", filter=Q(past_due__gt=0)),
+    )
     month = today.replace(day=1)
     this_month = LedgerEntry.objects.filter(effective_on__gte=month, effective_on__lte=today, account__in=INTEREST)
     billed = this_month.filter(kind=LedgerEntry.Kind.BILL).aggregate(t=MoneySum("amount"))["t"]
     collected = -this_month.filter(kind__in=COLLECTED).aggregate(t=MoneySum("amount"))["t"]
-    past_due = [n.past_due for n in live if n.past_due]
     open_defaults = (
         DefaultPeriod.objects.filter(end__isnull=True)
         .select_related("note__holder")
@@ -52,7 +72,7 @@ def dashboard(today: date) -> Dashboard:
         .order_by("note__number", "start")
     )
     horizon = today + timedelta(days=90)
-    maturities = [n for n in live if today <= n.maturity_date <= horizon and n.principal_outstanding]
+    maturities = notes_with_balances().filter(principal_outstanding__gt=0, maturity_date__range=(today, horizon))
     windows = list(
         Prepayment.objects.filter(
             approval=Approval.APPROVED,
@@ -63,33 +83,52 @@ def dashboard(today: date) -> Dashboard:
         .select_related("note__holder", "notice")
         .defer("note__engine_state")
     )
-    shares = sum(
-        engine.conversion.shares_for(engine.conversion.conversion_amount(row_balances(n)), n.conversion_price)
-        for n in live
-        if n.principal_outstanding
-    )
-    reminders = list(
+    reminders = (
         Reminder.objects.filter(created_on__gte=today - timedelta(days=7))
         .select_related("note")
         .defer("note__engine_state")
-        .order_by("due_on")
+        .order_by("due_on", "pk")
     )
+    ledger = f"{today}:{LedgerEntry.objects.aggregate(last=Max('pk'))['last']}"
     return Dashboard(
         today=today,
-        principal_outstanding=sum((n.principal_outstanding for n in notes), ZERO),
+        principal_outstanding=totals["principal_total"],
         billed_this_month=billed,
         collected_this_month=collected,
-        past_due=sum(past_due, ZERO),
-        notes_past_due=len(past_due),
+        past_due=totals["past_due_total"],
+        notes_past_due=totals["past_due_count"],
         in_default=list(open_defaults[:LISTED]),
         in_default_count=open_defaults.count(),
-        maturities=maturities,
+        maturities=list(maturities.order_by("maturity_date", "number")[:LISTED]),
+        maturities_count=maturities.count(),
+        maturities_horizon=horizon,
         windows=windows,
-        shares_issuable=shares,
-        reminders=reminders,
-        interest_chart=interest_chart(today),
-        principal_chart=principal_chart(today),
+        shares_issuable=_kept("shares_issuable", ledger, shares_issuable),
+        reminders=list(reminders[:LISTED]),
+        reminders_count=reminders.count(),
+        interest_chart=_kept("interest_chart", ledger, lambda: interest_chart(today)),
+        principal_chart=_kept("principal_chart", ledger, lambda: principal_chart(today)),
     )
+
+
+def shares_issuable() -> int:
+    """What converting every note in full the day after its last posted day would issue, each note
+    rounded up on its own (4(b)): from the few columns it takes, of the notes with principal."""
+    rows = Note.objects.filter(principal_outstanding__gt=0).values_list("conversion_price", *CONVERTED.values())
+    return sum(
+        engine.conversion.shares_for(
+            engine.conversion.conversion_amount(engine.Balances(**dict(zip(CONVERTED, figures, strict=True)))), price
+        )
+        for price, *figures in rows
+    )
+
+
+def _kept(name: str, ledger: str, figure):
+    """A figure that reads every note or a year of the ledger (the shares issuable, the charts), kept
+    until another entry is posted (the ledger is append-only, so its last id names what it adds up)
+    or for CHART_SECONDS: a close over days without bills changes accrued interest and posts no
+    entry, and an entry may commit after one of a higher id."""
+    return cache.get_or_set(f"dashboard:{name}:{ledger}", figure, CHART_SECONDS)
 
 
 def _months(today: date, count: int = 12) -> list[date]:
@@ -105,6 +144,7 @@ def interest_chart(today: date) -> str:
         .annotate(month=TruncMonth("effective_on"))
         .values("month", "kind")
         .annotate(total=MoneySum("amount"))
+        .order_by()  # not the entries' ordering, which would join the notes
     )
     billed, collected = defaultdict(Decimal), defaultdict(Decimal)
     for row in rows:
@@ -124,7 +164,7 @@ def principal_chart(today: date) -> str:
     opening = principal.filter(effective_on__lt=months[0]).aggregate(t=MoneySum("amount"))["t"]
     moves = defaultdict(Decimal)
     rows = principal.filter(effective_on__gte=months[0]).annotate(month=TruncMonth("effective_on"))
-    for row in rows.values("month").annotate(total=MoneySum("amount")):
+    for row in rows.values("month").annotate(total=MoneySum("amount")).order_by():
         m = row["month"] if isinstance(row["month"], date) else row["month"].date()
         moves[m] += row["total"]
     running, values = opening, []

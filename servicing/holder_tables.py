@@ -8,10 +8,9 @@ from servicing.web import MoneyColumn
 
 
 def holders_with_totals():
-    principal = Q(notes__entries__account="principal")
+    """Holders with their notes counted and the principal each note row keeps added up."""
     return Holder.objects.annotate(
-        note_count=Count("notes", distinct=True),
-        principal_outstanding=MoneySum("notes__entries__amount", filter=principal),
+        note_count=Count("notes"), principal_outstanding=MoneySum("notes__principal_outstanding")
     )
 
 

@@ -11,8 +11,11 @@ from servicing.forms import WORKFLOWS, QuoteForm
 from servicing.models import Conversion, DefaultEvent, Period, Prepayment
 from servicing.note_tables import NoteFilter, NoteTable
 from servicing.quotes import conversion_quote, payoff_quote
-from servicing.selectors import note_balances, note_terms, notes_with_balances, pending_for_note
+from servicing.selectors import MoneySum, note_terms, notes_with_balances, pending_for_note, row_balances
 from servicing.web import require, table_page
+
+PERIODS_LISTED = 24  # the latest periods in the table; the chart shows them all
+BILLED = ("interest", "default_interest")
 
 
 def note_list(request):
@@ -23,23 +26,24 @@ def note_list(request):
 
 def note_detail(request, pk):
     require(request.user, "notes.view_note")
-    note = get_object_or_404(Note.objects.select_related("issuer", "holder", "parent"), pk=pk)
+    note = get_object_or_404(Note.objects.select_related("issuer", "holder", "parent").defer("engine_state"), pk=pk)
     quote_form = QuoteForm(request.GET if "on" in request.GET else None, note=note)
     payoff = conversion = None
     if quote_form.is_valid():
         payoff = payoff_quote(note, quote_form.cleaned_data["on"])
         conversion = conversion_quote(note, quote_form.cleaned_data["on"], quote_form.cleaned_data["principal"])
     entries = note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")
-    periods = list(Period.objects.filter(note=note).order_by("start"))
+    periods = Period.objects.filter(note=note).order_by("-start")
     context = {
         "note": note,
         "terms": note_terms(note),
         "section": "notes",
-        "balances": note_balances(note),
+        "balances": row_balances(note),  # equal to its ledger's: manage.py verify_ledger
         "quote_form": quote_form,
         "payoff": payoff,
         "conversion": conversion,
-        "periods": periods[::-1],
+        "periods": periods[:PERIODS_LISTED],
+        "periods_count": periods.count(),
         "ledger": Paginator(entries, 25).get_page(request.GET.get("page")),
         "pending": pending_for_note(note),
         "chain": note.chain_of_title() if note.parent_id or note.substitutes.exists() else [],
@@ -55,20 +59,28 @@ def note_detail(request, pk):
         "default_periods": note.default_periods.order_by("start"),
         "documents": note.documents.order_by("-created_at", "-pk")[:20],
         "actions": [(kind, form.title) for kind, form in WORKFLOWS.items() if request.user.has_perm(form.permission)],
-        "chart": _note_chart(note, periods),
+        "chart": _note_chart(note),
     }
     return render(request, "notes/note_detail.html", context)
 
 
-def _note_chart(note, periods) -> str:
+def _note_chart(note) -> str:
     """The note over time, period by period: principal outstanding at each period's end, and the
     interest and default interest billed for it."""
+    periods = list(Period.objects.filter(note=note).order_by("start").values_list("start", "end", *BILLED))
     if not periods:
         return ""
-    moves = list(note.entries.filter(account="principal").values_list("effective_on", "amount"))
-    labels = [f"{p.start:%b %y}" for p in periods]
-    principal = [sum((amount for day, amount in moves if day <= p.end), Decimal(0)) for p in periods]
-    interest = {"Interest": [p.interest for p in periods], "Default interest": [p.default_interest for p in periods]}
+    # Principal moves on a few days only (funding, conversions, prepayments, assignments).
+    principal_entries = note.entries.filter(account="principal").values("effective_on").order_by("effective_on")
+    moves = list(principal_entries.annotate(total=MoneySum("amount")).values_list("effective_on", "total"))
+    principal, running, i = [], Decimal(0), 0
+    for _, end, *_ in periods:
+        while i < len(moves) and moves[i][0] <= end:
+            running += moves[i][1]
+            i += 1
+        principal.append(running)
+    labels = [f"{start:%b %y}" for start, *_ in periods]
+    interest = {"Interest": [p[2] for p in periods], "Default interest": [p[3] for p in periods]}
     return charts.lines(labels, {"Principal outstanding": principal}, "Principal over time") + charts.bars(
         labels, interest, "Interest billed by period"
     )

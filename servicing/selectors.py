@@ -209,7 +209,7 @@ def _balances(note: Note, principal, interest, default_interest, costs, unapplie
 
 def notes_with_balances():
     """Notes with their holder and issuer; the balances are the note row's own columns (posting)."""
-    return Note.objects.select_related("holder", "issuer")
+    return Note.objects.select_related("holder", "issuer").defer("engine_state")
 
 
 def notes_owing_on(day):

@@ -1,9 +1,17 @@
 import secrets
 
 import pytest
+from django.core.cache import cache
 
 from servicing import approvals
 from tests.factories import HolderFactory, IssuerFactory, NoteFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """What a page kept (the dashboard's charts) is not seen by the next test, whose ledger may
+    reuse the same ids (SQLite)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -45,3 +45,13 @@ def test_the_dashboard_sums_principal_and_lists_what_is_in_default(make_note):
     assert d.in_default_count == 2 and [p.note.number for p in d.in_default] == ["ONE", "TWO"]
     # What converting each note in full on the 6th would issue, by the engine's what-if.
     assert d.shares_issuable == sum(conversion_quote(n, date(2024, 2, 6), None).shares for n in Note.objects.all())
+
+
+def test_the_dashboard_lists_the_first_maturities_and_counts_them_all(make_note, monkeypatch):
+    monkeypatch.setattr("servicing.dashboard.LISTED", 1)
+    make_note(number="ONE")
+    make_note(number="TWO", maturity_date=date(2025, 1, 5))
+    make_note(number="LATER", maturity_date=date(2025, 6, 5))
+    close_books(through=date(2024, 11, 30))
+    d = dashboard(date(2024, 12, 1))
+    assert ([n.number for n in d.maturities], d.maturities_count) == (["TWO"], 2)

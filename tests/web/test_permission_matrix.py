@@ -337,17 +337,7 @@ ADDED_BESIDE = {
 }
 # Columns a request may change without the model's own change permission, and what may change them.
 CHANGED_BESIDE = {
-    "notes_note": (
-        {
-            "closed_through",
-            "engine_state",
-            "accrued_interest",
-            "accrued_default_interest",
-            "past_due",
-            "past_due_since",
-        },
-        POSTING,
-    ),
+    "notes_note": (set(Note.POSTED), POSTING),  # what posting keeps on the note row
     "servicing_conversion": (
         {"status", "principal", "interest", "default_interest", "amount", "shares", "deliveries", "refusal"},
         POSTING,
