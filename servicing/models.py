@@ -424,6 +424,22 @@ class Period(models.Model):
         return f"{self.start} – {self.end}"
 
 
+class MonthEndState(models.Model):
+    """The replay's state at the end of a month's last day, kept by the posting that replayed it
+    (servicing.month_ends): a statement goes on from it instead of replaying the note's whole life.
+    A full replay of the note rewrites them all."""
+
+    note = models.ForeignKey("notes.Note", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    state = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["note", "day"], name="one_state_per_month_end")]
+
+    def __str__(self):
+        return f"State at the end of {self.day}"
+
+
 class DefaultPeriod(models.Model):
     """An Event of Default or payment default, as the replay found it: first day in, first day out."""
 

@@ -26,6 +26,7 @@ from servicing.models import (
     Period,
     Prepayment,
 )
+from servicing.month_ends import month_ends_store
 from servicing.selectors import approvers_by_note, events_by_note, note_terms
 
 
@@ -38,6 +39,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
         existing_defaults[d.note_id].append((d.kind, d.start, d.end))
     entries: list[LedgerEntry] = []
     periods: list[Period] = []
+    replays: list[tuple[Note, engine.Result, bool]] = []  # for month_ends_store
     for note in notes:
         # Nothing is posted past the note's last day (20 years after maturity): it is closed for good.
         until = min(through, note_terms(note).last_day)
@@ -49,7 +51,8 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
             Period.objects.filter(note=note).delete()
         elif state.day >= until:
             continue
-        result = engine.run(note_terms(note), events[note.pk], until, state, strict=False)
+        result = engine.run(note_terms(note), events[note.pk], until, state, strict=False, month_ends=True)
+        replays.append((note, result, full))
         stamp = {"note": note, "posted_by": by, "job": job}
         approved = approvers[note.pk]
         if full:
@@ -71,6 +74,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
     LedgerEntry.objects.bulk_create(entries, batch_size=2000)
     Period.objects.bulk_create(periods, batch_size=2000)
     _save_states(notes)
+    month_ends_store(replays)
     return len(entries)
 
 

@@ -27,16 +27,26 @@ from servicing.engine.state import Item, State
 from servicing.engine.terms import Terms
 
 
-def run(terms: Terms, events: list[Event], through: date, state: State | None = None, *, strict: bool = True) -> Result:
+def run(
+    terms: Terms,
+    events: list[Event],
+    through: date,
+    state: State | None = None,
+    *,
+    strict: bool = True,
+    month_ends: bool = False,
+) -> Result:
     """Replay the note from `state` (or from its first day) through the end of `through`.
 
     strict: a rule broken on the day (an acceleration without an Event of Default, a conversion
     of more than is outstanding) raises RuleError; otherwise the event is skipped and listed in
     `Result.refused`, so a nightly close never stops on one note.
+    month_ends: keep the state's JSON at the end of each month's last day passed
+    (`Result.month_ends`), for a later replay to go on from.
     """
     if through > terms.last_day:
         raise RuleError("through", f"{through} is past {terms.last_day}, the last day this note is replayed to")
-    return _Replay(terms, events, strict).run(through, state or State.start(terms))
+    return _Replay(terms, events, strict).run(through, state or State.start(terms), month_ends)
 
 
 class _Replay:
@@ -54,12 +64,14 @@ class _Replay:
                 self.period_ends[d] = accrual.winning_reason(self.period_ends.get(d), "conversion")
         self.eod_spans = defaults.event_of_default_spans(terms, events)
 
-    def run(self, through: date, s: State) -> Result:
+    def run(self, through: date, s: State, month_ends: bool = False) -> Result:
         d = s.day + ONE_DAY
         while d <= through:
             self.day(s, d)
             s.day = d
             d += ONE_DAY
+            if month_ends and d.day == 1:
+                self.j.result.month_ends[s.day] = s.to_json()
         return self.result(s, through)
 
     def day(self, s: State, d: date) -> None:

@@ -126,6 +126,7 @@ class Result:
     accelerations: list[Acceleration] = field(default_factory=list)
     balances: Balances | None = None
     state: object = None  # the State at the end of the last day
+    month_ends: dict[date, dict] = field(default_factory=dict)  # the State's JSON at each month's end, if asked
 
 
 class Journal:
