@@ -3,9 +3,11 @@ WeasyPrint. Each PDF is stored with its HTML source, its SHA-256 and the records
 never altered: producing it again makes a new version.
 """
 
+import functools
 import hashlib
 import logging
 import mimetypes
+import threading
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,6 +36,9 @@ logger = logging.getLogger(__name__)
 # The file name's slug, short enough that "documents/YYYY/MM/<slug>-v<version>.pdf", with the
 # "_xxxxxxx" the storage adds when a name is taken, stays inside the FileField's 100 characters.
 SLUG_LENGTH = 60
+# The documents' stylesheet: base.html includes it, and the printer parses it once (_printer).
+PRINT_CSS = "documents/print.css"
+_printers = threading.local()
 
 
 def static_roots() -> list[Path]:
@@ -59,6 +64,7 @@ def static_file_for(url: str) -> Path | None:
     return None
 
 
+@functools.cache
 def _url_fetcher():
     # Imported when first needed: any part of weasyprint loads all of it, Pango included.
     from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -79,10 +85,37 @@ def _url_fetcher():
     return StaticFilesFetcher()
 
 
+def _printer() -> tuple:
+    """The fonts and the documents' stylesheet, loaded and parsed once per thread (WeasyPrint would
+    otherwise do both for every PDF; a font configuration is not shared between threads): the
+    font configuration, the stylesheet as base.html includes it, and the stylesheet parsed."""
+    if not hasattr(_printers, "printer"):
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        fonts = FontConfiguration()
+        css = render_to_string(PRINT_CSS)
+        _printers.printer = (
+            fonts,
+            f"<style>\n{css}</style>",
+            CSS(string=css, font_config=fonts, url_fetcher=_url_fetcher()),
+        )
+    return _printers.printer
+
+
 def pdf_from_html(html: str) -> bytes:
     from weasyprint import HTML  # imported when first needed: it loads Pango
 
-    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_url_fetcher()).write_pdf()
+    fonts, style, parsed = _printer()
+    # The stored HTML keeps the stylesheet, so that it is a whole record that prints the same on its
+    # own; the printer is given the stylesheet parsed already instead. (Given so, it is a "user"
+    # stylesheet, below the document's own rules in the cascade; the documents have none but
+    # style attributes, which win over a stylesheet either way.)
+    stylesheets = []
+    if style in html:
+        html, stylesheets = html.replace(style, "", 1), [parsed]
+    page = HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_url_fetcher())
+    return page.write_pdf(font_config=fonts, stylesheets=stylesheets)
 
 
 def cut(text: str, length: int) -> str:

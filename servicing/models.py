@@ -429,6 +429,19 @@ class Period(models.Model):
         return f"{self.start} – {self.end}"
 
 
+class MonthEndState(models.Model):
+    """The replay's state at the end of the last month end a posting replayed through, one per note
+    (servicing.posting): the month's statement goes on from it instead of replaying the note's
+    whole life. A full replay of the note rewrites it, as it does the note's own state."""
+
+    note = models.OneToOneField("notes.Note", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    state = models.JSONField()
+
+    def __str__(self):
+        return f"State at the end of {self.day}"
+
+
 class DefaultPeriod(models.Model):
     """An Event of Default or payment default, as the replay found it: first day in, first day out."""
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import psycopg
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 from notes.models import Note, SupplementalAgreement
@@ -29,6 +29,7 @@ from servicing.models import (
     Conversion,
     DefaultPeriod,
     LedgerEntry,
+    MonthEndState,
     Period,
     Prepayment,
 )
@@ -73,7 +74,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
             state = engine.State.from_json(note.engine_state)
         if state is not None and state.day >= until:
             continue
-        result = engine.run(terms, events[note.pk], until, state, strict=False)
+        result = engine.run(terms, events[note.pk], until, state, strict=False, month_end=True)
         replays.append(_Replay(note, result, state is None, note.closed_through))
         _keep(note, until, result)
     if not replays:
@@ -88,6 +89,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
         if r.result.conversions or r.result.prepayments or r.result.refused or r.result.accelerations:
             _store_outcomes(r)
     _store_defaults(replays)
+    _store_month_ends(replays)
     _save_states([r.note for r in replays])
     return len(entries)
 
@@ -180,12 +182,15 @@ def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
+        fields = [model._meta.get_field(c.removesuffix("_id")) for c in columns]
         if connection.vendor == "postgresql":
+            json = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
+                    if json:
+                        row = [fields[i].get_db_prep_save(v, connection) if i in json else v for i, v in enumerate(row)]
                     copy.write_row(row)
             return
-        fields = [model._meta.get_field(c.removesuffix("_id")) for c in columns]
         prepared = [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows]
         marks = ", ".join("%s" for _ in columns)
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", prepared)  # noqa: S608 (names)
@@ -236,6 +241,14 @@ def _store_defaults(replays: list[_Replay]) -> None:
         DefaultPeriod.objects.filter(note__in=changed).delete()
         rows = [(pk, *span) for pk, spans in changed.items() for span in spans]
         _insert(DefaultPeriod, ("note_id", "kind", "start", "end"), rows)
+
+
+def _store_month_ends(replays: list[_Replay]) -> None:
+    """Keep each note's state at the last month end its replay passed (servicing.month_ends)."""
+    kept = {r.note.pk: r.result.month_end for r in replays if r.result.month_end}
+    if kept:
+        MonthEndState.objects.filter(note__in=kept).delete()
+        _insert(MonthEndState, ("note_id", "day", "state"), [(pk, day, state) for pk, (day, state) in kept.items()])
 
 
 def _reset_outcomes(full: list[int]) -> None:

@@ -14,6 +14,7 @@ from servicing import engine
 from servicing.engine import keys
 from servicing.engine.calendar import add_months
 from servicing.models import Conversion, LedgerEntry, Payment, Period, Prepayment
+from servicing.month_ends import replay_through
 from servicing.selectors import ledger_sums, note_events, note_terms, payment_applied
 
 
@@ -81,7 +82,7 @@ def _note_statement(note: Note, month: date, as_of: date) -> NoteStatement | Non
     # The month's last day, then the statement date itself: a full conversion on the statement date
     # converts what the note owes at the end of the month (conversion_amount); the other figures are
     # as of the statement date.
-    month_end = engine.run(terms, events, min(last_day, terms.last_day), strict=False)
+    month_end = replay_through(note, terms, events, min(last_day, terms.last_day))
     conversion_amount = engine.conversion.conversion_amount(month_end.balances)
     result = engine.run(terms, events, min(as_of, terms.last_day), month_end.state, strict=False)
     b = result.balances

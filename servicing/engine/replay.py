@@ -28,16 +28,26 @@ from servicing.engine.state import Item, State
 from servicing.engine.terms import Terms
 
 
-def run(terms: Terms, events: list[Event], through: date, state: State | None = None, *, strict: bool = True) -> Result:
+def run(
+    terms: Terms,
+    events: list[Event],
+    through: date,
+    state: State | None = None,
+    *,
+    strict: bool = True,
+    month_end: bool = False,
+) -> Result:
     """Replay the note from `state` (or from its first day) through the end of `through`.
 
     strict: a rule broken on the day (an acceleration without an Event of Default, a conversion
     of more than is outstanding) raises RuleError; otherwise the event is skipped and listed in
     `Result.refused`, so a nightly close never stops on one note.
+    month_end: keep the state's JSON at the end of the last month's last day passed
+    (`Result.month_end`), for a later replay of that month to go on from.
     """
     if through > terms.last_day:
         raise RuleError("through", f"{through} is past {terms.last_day}, the last day this note is replayed to")
-    return _Replay(terms, events, strict).run(through, state or State.start(terms))
+    return _Replay(terms, events, strict).run(through, state or State.start(terms), month_end)
 
 
 class _Replay:
@@ -59,7 +69,9 @@ class _Replay:
         busy.update(day for _, start, end in self.eod_spans for day in (start, end) if day is not None)
         self.busy = sorted(busy)
 
-    def run(self, through: date, s: State) -> Result:
+    def run(self, through: date, s: State, month_end: bool = False) -> Result:
+        # The last month's last day to pass: `through` itself, or the day before its month began.
+        last_month_end = through if (through + ONE_DAY).day == 1 else through.replace(day=1) - ONE_DAY
         d = s.day + ONE_DAY
         while d <= through:
             last = self.quiet_through(s, d, through)
@@ -70,6 +82,8 @@ class _Replay:
                 d = last
             s.day = d
             d += ONE_DAY
+            if month_end and s.day == last_month_end:
+                self.j.result.month_end = (s.day, s.to_json())
         return self.result(s, through)
 
     def quiet_through(self, s: State, d: date, through: date) -> date | None:

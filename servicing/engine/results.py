@@ -128,6 +128,7 @@ class Result:
     accelerations: list[Acceleration] = field(default_factory=list)
     balances: Balances | None = None
     state: object = None  # the State at the end of the last day
+    month_end: tuple[date, dict] | None = None  # the last month end passed, and the state's JSON then, if asked
 
 
 class Journal:

@@ -5,12 +5,14 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from servicing import clock, documents, services
 from servicing.models import Document
 from tests.factories import ClosingPriceFactory, UserFactory
-from tests.helpers import pdf_text
+from tests.helpers import pdf_pages, pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +30,17 @@ def test_a_document_is_kept_with_its_sha256_and_never_altered(agreement_note):
     second = documents.agreement_produce(note=agreement_note)
     assert (first.version, second.version) == (1, 2)
     assert first.pdf.name != second.pdf.name and Document.objects.get(pk=first.pk).sha256 == first.sha256
+
+
+def test_the_kept_html_holds_its_stylesheet_and_prints_alone_as_the_document_was_printed(agreement_note):
+    """The printer is given the stylesheet parsed once instead of the copy in the HTML; the HTML kept
+    still has that copy, and WeasyPrint alone prints it line for line as the stored PDF."""
+    from weasyprint import HTML
+
+    document = documents.agreement_produce(note=agreement_note)
+    assert f"<style>\n{render_to_string(documents.PRINT_CSS)}</style>" in document.html
+    alone = HTML(string=document.html, base_url=str(settings.BASE_DIR)).write_pdf()
+    assert pdf_pages(alone) == pdf_pages(document)
 
 
 def test_the_conversion_confirmation_shows_the_calculation(make_note, issuer, staff, approve):

@@ -321,6 +321,7 @@ ADDED_BESIDE = {
     "servicing_ledgerentry": POSTING,
     "servicing_period": POSTING,
     "servicing_defaultperiod": POSTING,
+    "servicing_monthendstate": POSTING,
     "servicing_acceleration": POSTING,
     "servicing_reminder": POSTING,
     "servicing_jobrun": POSTING | {"servicing.add_statementdelivery"},
@@ -356,6 +357,7 @@ CHANGED_BESIDE = {
 DELETED_BESIDE = {
     "servicing_period": POSTING,
     "servicing_defaultperiod": POSTING,
+    "servicing_monthendstate": POSTING,
     "servicing_acceleration": POSTING,
 }
 # What a user may write about themselves, whatever their role: logging in (as the login forms of the
