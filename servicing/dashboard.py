@@ -13,23 +13,12 @@ from notes.models import Approval, Note
 from servicing import charts, engine
 from servicing.engine.calendar import add_months
 from servicing.models import DefaultPeriod, LedgerEntry, Prepayment, Reminder
-from servicing.selectors import MoneySum, notes_with_balances
+from servicing.selectors import BALANCE_COLUMNS, MoneySum, notes_with_balances
 
 LISTED = 20  # rows of a list on the dashboard; the count says how many in all
 CHART_SECONDS = 300  # at most this stale (_kept)
 INTEREST = (LedgerEntry.Account.INTEREST, LedgerEntry.Account.DEFAULT_INTEREST)
 COLLECTED = (LedgerEntry.Kind.PAYMENT, LedgerEntry.Kind.UNAPPLIED_APPLIED)
-# What engine.conversion.conversion_amount reads, from the note row's columns (as row_balances).
-CONVERTED = {
-    "as_of": "closed_through",
-    "principal": "principal_outstanding",
-    "interest_due": "interest_due",
-    "default_interest_due": "default_interest_due",
-    "costs_due": "costs_due",
-    "accrued_interest": "accrued_interest",
-    "accrued_default_interest": "accrued_default_interest",
-    "unapplied": "unapplied",
-}
 
 
 @dataclass
@@ -114,10 +103,11 @@ def dashboard(today: date) -> Dashboard:
 def shares_issuable() -> int:
     """What converting every note in full the day after its last posted day would issue, each note
     rounded up on its own (4(b)): from the few columns it takes, of the notes with principal."""
-    rows = Note.objects.filter(principal_outstanding__gt=0).values_list("conversion_price", *CONVERTED.values())
+    rows = Note.objects.filter(principal_outstanding__gt=0).values_list("conversion_price", *BALANCE_COLUMNS.values())
     return sum(
         engine.conversion.shares_for(
-            engine.conversion.conversion_amount(engine.Balances(**dict(zip(CONVERTED, figures, strict=True)))), price
+            engine.conversion.conversion_amount(engine.Balances(**dict(zip(BALANCE_COLUMNS, figures, strict=True)))),
+            price,
         )
         for price, *figures in rows
     )

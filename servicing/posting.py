@@ -33,7 +33,7 @@ from servicing.models import (
     Period,
     Prepayment,
 )
-from servicing.selectors import approvers_of, events_by_note, note_terms
+from servicing.selectors import BALANCE_COLUMNS, approvers_of, events_by_note, note_terms
 
 # What posting reads of a note: the terms, the stored state and the day it is at.
 READS = (
@@ -76,7 +76,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
             continue
         result = engine.run(terms, events[note.pk], until, state, strict=False, month_end=True)
         replays.append(_Replay(note, result, state is None, note.closed_through))
-        _keep(note, until, result)
+        _keep(note, result)
     if not replays:
         return 0
     full = [r.note.pk for r in replays if r.full]
@@ -94,28 +94,13 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
     return len(entries)
 
 
-def _keep(note: Note, until: date, result: engine.Result) -> None:
-    """What the note row keeps of the replay: the day, the state, and the balances then."""
-    b = result.balances
-    note.closed_through = until
+def _keep(note: Note, result: engine.Result) -> None:
+    """What the note row keeps of the replay: the state at the end of its last day, and the balances
+    then (their `as_of`, that day, is the row's `closed_through`)."""
     note.engine_state = result.state.to_json()
-    note.principal_outstanding = b.principal
-    for name in BALANCES:
-        setattr(note, name, getattr(b, name))
+    for name, column in BALANCE_COLUMNS.items():
+        setattr(note, column, getattr(result.balances, name))
 
-
-BALANCES = (
-    "interest_due",
-    "default_interest_due",
-    "costs_due",
-    "unapplied",
-    "accrued_interest",
-    "accrued_default_interest",
-    "past_due",
-    "past_due_since",
-    "next_due_on",
-    "next_due_amount",
-)
 
 ENTRY_COLUMNS = (
     "note_id",

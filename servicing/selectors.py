@@ -1,5 +1,6 @@
 """Reads that span relations: a note's events for the engine, balances from the ledger."""
 
+import dataclasses
 from collections import defaultdict
 from decimal import Decimal
 
@@ -175,36 +176,39 @@ def ledger_sums(entries) -> dict[str, Decimal]:
 
 
 def note_balances(note: Note) -> engine.Balances:
-    """Balances at the end of the note's last posted day."""
+    """Balances at the end of the note's last posted day, each account summed from its ledger."""
     sums = ledger_sums(LedgerEntry.objects.filter(note=note))
-    return _balances(
-        note, sums["principal"], sums["interest"], sums["default_interest"], sums["costs"], sums["unapplied"]
+    return dataclasses.replace(
+        row_balances(note),
+        principal=sums["principal"],
+        interest_due=sums["interest"],
+        default_interest_due=sums["default_interest"],
+        costs_due=sums["costs"],
+        unapplied=sums["unapplied"],
     )
+
+
+# The note row's column for each figure of engine.Balances: servicing.posting keeps them there.
+BALANCE_COLUMNS = {"as_of": "closed_through", "principal": "principal_outstanding"} | {
+    name: name
+    for name in (
+        "interest_due",
+        "default_interest_due",
+        "costs_due",
+        "unapplied",
+        "accrued_interest",
+        "accrued_default_interest",
+        "past_due",
+        "past_due_since",
+        "next_due_on",
+        "next_due_amount",
+    )
+}
 
 
 def row_balances(note) -> engine.Balances:
-    """The balances of a note read with `notes_with_balances` (no query of its own)."""
-    return _balances(
-        note, note.principal_outstanding, note.interest_due, note.default_interest_due, note.costs_due, note.unapplied
-    )
-
-
-def _balances(note: Note, principal, interest, default_interest, costs, unapplied) -> engine.Balances:
-    """The ledger's sums with what the last close stored from the engine's balances."""
-    return engine.Balances(
-        as_of=note.closed_through,
-        principal=principal,
-        interest_due=interest,
-        default_interest_due=default_interest,
-        costs_due=costs,
-        unapplied=unapplied,
-        accrued_interest=note.accrued_interest,
-        accrued_default_interest=note.accrued_default_interest,
-        past_due=note.past_due,
-        past_due_since=note.past_due_since,
-        next_due_on=note.next_due_on,
-        next_due_amount=note.next_due_amount,
-    )
+    """The balances the note row keeps (no query of its own)."""
+    return engine.Balances(**{name: getattr(note, column) for name, column in BALANCE_COLUMNS.items()})
 
 
 def notes_with_balances():

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from notes.models import Note
 from servicing import engine
 from servicing.models import LedgerEntry
-from servicing.selectors import ZERO, MoneySum, events_by_note, note_terms
+from servicing.selectors import BALANCE_COLUMNS, ZERO, MoneySum, events_by_note, note_terms
 
 # The row's column for each ledger account (servicing.posting keeps them in step).
 ACCOUNT_COLUMNS = {
@@ -16,22 +16,6 @@ ACCOUNT_COLUMNS = {
     LedgerEntry.Account.DEFAULT_INTEREST: "default_interest_due",
     LedgerEntry.Account.COSTS: "costs_due",
     LedgerEntry.Account.UNAPPLIED: "unapplied",
-}
-# The row's column for each figure of engine.Balances.
-BALANCE_COLUMNS = {"principal": "principal_outstanding"} | {
-    name: name
-    for name in (
-        "interest_due",
-        "default_interest_due",
-        "costs_due",
-        "unapplied",
-        "accrued_interest",
-        "accrued_default_interest",
-        "past_due",
-        "past_due_since",
-        "next_due_on",
-        "next_due_amount",
-    )
 }
 
 
