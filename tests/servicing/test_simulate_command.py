@@ -78,3 +78,15 @@ def test_on_a_new_embedded_database_simulate_sets_it_up_and_answers(tmp_path):
     expected = json.loads(SCENARIO.with_name("innovo-mixed-year.expected.json").read_text())
     balances = json.loads(result.stdout)["balances"]
     assert {k: balances[k] for k in expected["balances"]} == expected["balances"]
+
+    # Set up from the models with every migration recorded: migrate has nothing left to do, and the
+    # models need no new migration.
+    def manage(*command):
+        run = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    assert "No planned migration operations" in manage("migrate", "--plan")
+    assert "No changes detected" in manage("makemigrations", "--check", "--dry-run")

@@ -6,6 +6,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
+from django.test.utils import override_settings
 
 from servicing.simulate import MAX_BYTES, ScenarioError, load, simulate
 
@@ -52,7 +54,17 @@ class Command(BaseCommand):
             return
         if connection.vendor != "sqlite":
             self._fail("the database is not migrated: run `manage.py migrate` first")
-        call_command("migrate", verbosity=0, interactive=False)
+        if MigrationRecorder(connection).applied_migrations():
+            call_command("migrate", verbosity=0, interactive=False)
+            return
+        # A new database: its tables made from the models, as Django's test runner does, and every
+        # migration recorded as applied (replaying them all takes longer than a scenario may; on a
+        # database with no rows their data steps have nothing to do).
+        with override_settings(MIGRATION_MODULES=_NoMigrations()):
+            call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
+        recorder = MigrationRecorder(connection)
+        for app, name in executor.loader.graph.nodes:
+            recorder.record_applied(app, name)
 
     def _read(self, scenario: str) -> bytes:
         """At most one byte more than a scenario may have, so that a larger one is refused unread."""
@@ -79,3 +91,13 @@ def _one_line(message: str) -> str:
     from the scenario or the file's name is shown escaped, and a long message is cut."""
     text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
     return text if len(text) <= MAX_MESSAGE_CHARS else f"{text[: MAX_MESSAGE_CHARS - 3]}..."
+
+
+class _NoMigrations(dict):
+    """MIGRATION_MODULES for no app's migrations: every app's tables come from its models."""
+
+    def __contains__(self, app):
+        return True
+
+    def __getitem__(self, app):
+        return None
