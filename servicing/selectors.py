@@ -188,21 +188,10 @@ def note_balances(note: Note) -> engine.Balances:
     )
 
 
-# The note row's column for each figure of engine.Balances: servicing.posting keeps them there.
+# The note row's column for each figure of engine.Balances: servicing.posting keeps them there
+# (Note.POSTED, beside the state); the rest have the figure's name.
 BALANCE_COLUMNS = {"as_of": "closed_through", "principal": "principal_outstanding"} | {
-    name: name
-    for name in (
-        "interest_due",
-        "default_interest_due",
-        "costs_due",
-        "unapplied",
-        "accrued_interest",
-        "accrued_default_interest",
-        "past_due",
-        "past_due_since",
-        "next_due_on",
-        "next_due_amount",
-    )
+    name: name for name in Note.POSTED if name not in ("closed_through", "principal_outstanding", "engine_state")
 }
 
 
