@@ -1,20 +1,34 @@
-"""Filters for documents: prices and rates written as a reader expects them."""
+"""Filters for documents: money, prices and rates written as a reader expects them."""
 
 from decimal import Decimal
 
 from django import template
 
 from servicing import selectors
+from servicing.engine.conversion import PRICE_PLACES
 
 register = template.Library()
 
 
 @register.filter
+def money(value: Decimal | int | None) -> str:
+    """Dollars as a document prints them: 1234.5 → $1,234.50, -12 → -$12.00, -0.00 → $0.00."""
+    if value is None:
+        return ""
+    cents = Decimal(value).quantize(Decimal("0.01"))
+    if not cents:
+        cents = abs(cents)  # a sum of reversed entries can be -0.00
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents):,.2f}"
+
+
+@register.filter
 def price(value: Decimal) -> str:
-    """A price with at least two decimals and no trailing zeros beyond them: 2.10, 2.3232, 2.323200 → 2.3232."""
-    text = f"{value.normalize():f}"
-    whole, _, decimals = text.partition(".")
-    return f"{whole}.{decimals.ljust(2, '0')}"
+    """A price per share as every page and document shows it: never fewer places than the conversion
+    price's six (servicing-rules.md, "Conversion"), more only where a closing price was given with
+    more, so that nothing is rounded: 2.1 → 2.100000, 2.3232 → 2.323200, 0.0703125 → 0.0703125."""
+    places = max(-PRICE_PLACES.as_tuple().exponent, -value.normalize().as_tuple().exponent)
+    return f"{value:.{places}f}"
 
 
 @register.filter
