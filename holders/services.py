@@ -12,9 +12,23 @@ def holder_create(
     email: str = "",
     notice_address: str = "",
     telecopy: str = "",
+    entity_type: str = "",
+    organized_in: str = "",
+    signatory_name: str = "",
+    signatory_title: str = "",
     by=None,
 ) -> Holder:
-    holder = Holder(kind=kind, name=name.strip(), email=email, notice_address=notice_address, telecopy=telecopy)
+    holder = Holder(
+        kind=kind,
+        name=name.strip(),
+        email=email,
+        notice_address=notice_address,
+        telecopy=telecopy,
+        entity_type=entity_type,
+        organized_in=organized_in,
+        signatory_name=signatory_name,
+        signatory_title=signatory_title,
+    )
     try:
         holder.full_clean()
     except ValidationError as e:

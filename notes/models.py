@@ -53,7 +53,14 @@ class Approvable(models.Model):
 
 class Issuer(models.Model):
     name = models.CharField(max_length=200, unique=True, validators=[one_line])
-    jurisdiction = models.CharField(max_length=100, default="Delaware", validators=[one_line])
+    # No default: a state printed in an agreement is a fact someone entered (documents refuse a blank).
+    jurisdiction = models.CharField(
+        "state of incorporation",
+        max_length=100,
+        blank=True,
+        validators=[one_line],
+        help_text="The state under whose laws the company is incorporated (section 2(a)).",
+    )
     notice_address = models.TextField(blank=True, help_text="Below the name: attention line, street, city (8(b)).")
     signatory_name = models.CharField(
         max_length=200, blank=True, validators=[one_line], help_text="Who signs for the company."

@@ -35,6 +35,7 @@ def load_demo() -> list[Note]:
     issuer = innovo.issuer
     issuer.notice_address = "ATTN: Jay Furrow, CEO\n5804 E. Slauson Avenue\nCommerce, CA 90046"
     issuer.signatory_name, issuer.signatory_title = "Samuel J. Furrow, Jr.", "Chief Executive Officer"
+    issuer.jurisdiction = "Delaware"
     issuer.save()
     innovo.holder.notice_address = "18 Orchard Lane\nKnoxville, TN 37919"
     innovo.holder.save()
@@ -44,6 +45,10 @@ def load_demo() -> list[Note]:
         email="notices@harborpoint.example",
         notice_address="200 Harbor Point Road\nStamford, CT 06902",
         telecopy="+1 203 555 0142",
+        entity_type="limited liability company",
+        organized_in="Delaware",
+        signatory_name="Dana Whitfield",
+        signatory_title="Managing Member",
     )
     today = clock.today()
     # A note in good standing: every bill paid on its due date; the next interest falls due soon.

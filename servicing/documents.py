@@ -8,6 +8,7 @@ import hashlib
 import logging
 import mimetypes
 import threading
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 
 from holders.models import Holder
-from notes.models import Note, SupplementalAgreement
+from notes.models import Issuer, Note, SupplementalAgreement
 from servicing import clock, engine
 from servicing.models import AccelerationNotice, Conversion, Document, LedgerEntry, Prepayment
 from servicing.selectors import conversion_price_display, ledger_sums, note_balances, note_events, note_terms
@@ -162,13 +163,92 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _parties(note: Note) -> dict:
+@dataclass(frozen=True)
+class Party:
+    """A party as a document names it and as it signs: an individual signs in their own name; an
+    entity signs "By: / Name: / Title:" through its signatory."""
+
+    name: str
+    is_entity: bool
+    description: str  # "an individual", "a Delaware limited liability company", "a Delaware corporation"
+    address_lines: list[str]
+    signatory_name: str = ""
+    signatory_title: str = ""
+
+
+def _required(missing: list[str], who: str, facts: dict[str, str]) -> None:
+    missing += [f"{who}'s {what}" for what, value in facts.items() if not value.strip()]
+
+
+def party_of_holder(holder: Holder, missing: list[str], *, who: str = "holder") -> Party:
+    """The holder (or an assignee) as a party; each fact a document would print blank is added to
+    `missing` instead."""
+    facts = {"notice address": holder.notice_address}
+    if holder.kind == Holder.Kind.ENTITY:
+        facts |= {
+            "entity type": holder.entity_type,
+            "state of organization": holder.organized_in,
+            "signatory name": holder.signatory_name,
+            "signatory title": holder.signatory_title,
+        }
+    _required(missing, f"{who} {holder.name}", facts)
+    if holder.kind == Holder.Kind.ENTITY:
+        kind = f"{holder.organized_in} {holder.entity_type}"
+        description = f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
+    else:
+        description = "an individual"
+    return Party(
+        name=holder.name,
+        is_entity=holder.kind == Holder.Kind.ENTITY,
+        description=description,
+        address_lines=_lines(holder.notice_address),
+        signatory_name=holder.signatory_name,
+        signatory_title=holder.signatory_title,
+    )
+
+
+def party_of_issuer(issuer: Issuer, missing: list[str]) -> Party:
+    """The Company, a corporation (the agreement's own words), signing through its officer."""
+    _required(
+        missing,
+        f"issuer {issuer.name}",
+        {
+            "state of incorporation": issuer.jurisdiction,
+            "notice address": issuer.notice_address,
+            "signatory name": issuer.signatory_name,
+            "signatory title": issuer.signatory_title,
+        },
+    )
+    return Party(
+        name=issuer.name,
+        is_entity=True,
+        description=f"a {issuer.jurisdiction} corporation",
+        address_lines=_lines(issuer.notice_address),
+        signatory_name=issuer.signatory_name,
+        signatory_title=issuer.signatory_title,
+    )
+
+
+def refuse_missing(document: str, missing: list[str]) -> None:
+    """Refuse a document whose facts are not all on record, naming every one that is missing: a
+    blank in a legal document is never filled with a dash or a default."""
+    if missing:
+        raise refuse("document", f"the {document} cannot be produced until these are recorded: {'; '.join(missing)}")
+
+
+def _parties(note: Note, document: str) -> dict:
+    """The parties of `note` as `document` names them; refused when a fact either prints is missing."""
+    missing: list[str] = []
+    company, holder = party_of_issuer(note.issuer, missing), party_of_holder(note.holder, missing)
+    refuse_missing(document, missing)
     return {
         "note": note,
         "issuer": note.issuer,
         "holder": note.holder,
-        "issuer_address": _lines(note.issuer.notice_address),
-        "holder_address_lines": _lines(note.holder.notice_address),
+        "company": company,
+        "holder_party": holder,
+        "issuer_address": company.address_lines,
+        "holder_address_lines": holder.address_lines,
         "today": _long_date(clock.today()),
     }
 
@@ -176,7 +256,7 @@ def _parties(note: Note) -> dict:
 def agreement_produce(*, note: Note, by=None, job="") -> Document:
     """The Convertible Note Agreement with every blank filled in from the note."""
     first_bill = engine.accrual.next_due_date(note.agreement_date, note.calendar)
-    context = _parties(note) | {
+    context = _parties(note, "Convertible Note Agreement") | {
         "agreement_date": _long_date(note.agreement_date),
         "maturity": _long_date(note.maturity_date),
         "principal_figures": f"{note.principal:,.2f}",
@@ -205,7 +285,7 @@ def agreement_produce(*, note: Note, by=None, job="") -> Document:
 def conversion_notice_produce(*, conversion: Conversion, by=None, job="") -> Document:
     """The holder's notice of conversion (4(b)), filled in for the holder to sign."""
     note = conversion.note
-    context = _parties(note) | {
+    context = _parties(note, "notice of conversion") | {
         "conversion": conversion,
         "notice": conversion.notice,
         "agreement_date": _long_date(note.agreement_date),
@@ -231,7 +311,7 @@ def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") 
     if conversion.status != Conversion.Status.CONVERTED:
         raise refuse("conversion", f"this conversion is {conversion.get_status_display().lower()}, not converted")
     closes = list(note.reference_closes.order_by("date"))
-    context = _parties(note) | {
+    context = _parties(note, "conversion confirmation") | {
         "conversion": conversion,
         "closes": closes,
         "average": engine.conversion.reference_average([c.close for c in closes]) if closes else None,
@@ -277,7 +357,7 @@ def prepayment_quote(prepayment: Prepayment) -> engine.PrepaymentDone | None:
 def prepayment_notice_produce(*, prepayment: Prepayment, by=None, job="") -> Document:
     """The company's written notice of prepayment (section 3), with the holder's conversion window."""
     note = prepayment.note
-    context = _parties(note) | {
+    context = _parties(note, "notice of prepayment") | {
         "prepayment": prepayment,
         "notice": prepayment.notice,
         "quote": prepayment_quote(prepayment),
@@ -307,7 +387,7 @@ def default_notice_produce(*, note: Note, acceleration_notice: AccelerationNotic
     acceleration = getattr(note, "acceleration", None)
     if not defaults:
         raise refuse("note", f"{note} has no Event of Default to give notice of")
-    context = _parties(note) | {
+    context = _parties(note, "notice of default") | {
         "balances": balances,
         "defaults": defaults,
         "acceleration": acceleration,
@@ -333,7 +413,7 @@ def supplemental_agreement_produce(*, agreement: SupplementalAgreement, note: No
     """The supplemental agreement of section 5 for one note: what it converts into from now on."""
     action = agreement.action
     shares = engine.conversion.shares_for(note_balances(note).principal, note.conversion_price)
-    context = _parties(note) | {
+    context = _parties(note, "supplemental agreement") | {
         "agreement": agreement,
         "action": action,
         "securities": [(s, engine.conversion.successor_units(shares, s.per_share)) for s in action.securities.all()],

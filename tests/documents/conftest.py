@@ -13,6 +13,7 @@ def innovo(db):
         notice_address="ATTN: Jay Furrow, CEO\n5804 E. Slauson Avenue\nCommerce, CA 90046",
         signatory_name="Samuel J. Furrow, Jr.",
         signatory_title="Chief Executive Officer",
+        jurisdiction="Delaware",
     )
 
 
