@@ -439,6 +439,9 @@ def _notice_date(note: Note, acceleration_notice: AccelerationNotice | None, as_
         raise refuse("as_of", f"the notice date {day} is in the future (today is {clock.today()})")
     if day < note.agreement_date:
         raise refuse("as_of", f"the notice date {day} is before the agreement date {note.agreement_date}")
+    last_day = note_terms(note).last_day
+    if day > last_day:
+        raise refuse("as_of", f"the notice date {day} is past {last_day}, the last day this note is replayed to")
     return day
 
 

@@ -111,6 +111,9 @@ def test_it_refuses_a_date_in_the_future_or_before_the_agreement(late_note):
         documents.default_notice_produce(note=late_note, as_of=date(2024, 3, 2))
     with clock.pinned(date(2024, 3, 1)), refused("as_of", "before the agreement date 2024-01-10"):
         documents.default_notice_produce(note=late_note, as_of=date(2024, 1, 9))
+    # The note is replayed through 20 years after its maturity (10 January 2025) and no further.
+    with clock.pinned(date(2045, 2, 1)), refused("as_of", "2045-02-01 is past 2045-01-10"):
+        documents.default_notice_produce(note=late_note)
 
 
 def test_cured_defaults_are_history_only(late_note, staff, approve):
@@ -232,3 +235,15 @@ def test_the_admin_action_asks_for_the_date_of_the_notice(admin_client, late_not
         assert "Date of the notice" in asked.content.decode() and not Document.objects.exists()
         admin_client.post(url, chosen | {"_confirm": "1", "as_of": "2024-02-15"})
     assert Document.objects.get().title == f"Notice of Default · {late_note.number} · February 15, 2024"
+
+
+def test_it_refuses_to_declare_an_acceleration_that_has_no_effect(late_note, staff, approve):
+    with clock.pinned(date(2024, 3, 20)):
+        approve(services.default_record(note=late_note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff))
+        notice = approve(
+            services.acceleration_record(note=late_note, notice_sent=date(2024, 3, 18), method="telecopy", by=staff)
+        )
+    notice.refresh_from_db()
+    with clock.pinned(date(2024, 3, 20)), refused("acceleration_notice", "has no effect"):
+        documents.default_notice_produce(note=late_note, acceleration_notice=notice)
+    assert not Document.objects.exists()
