@@ -395,10 +395,10 @@ class MissedPayment:
 
 # The heading of each kind of default, and the subsection of 7(a) that makes it an Event of Default.
 DEFAULT_HEADINGS = {
-    "payment": "Failure to pay principal or interest when due (Section 7(a)(i))",
-    "covenant": "Breach of covenant not cured within five business days (Section 7(a)(ii))",
+    "payment": "Non-payment of principal or interest (Section 7(a)(i))",
+    "covenant": "Breach of covenant (Section 7(a)(ii))",
     "insolvency": "Insolvency (Section 7(a)(iii))",
-    "misrepresentation": "Representation or information false or incorrect when made (Section 7(a)(iv))",
+    "misrepresentation": "Misrepresentation (Section 7(a)(iv))",
 }
 
 

@@ -50,7 +50,7 @@ def test_it_names_the_missed_payment_and_the_default_rate_from_the_note(late_not
     words = flat(text)
     assert "Date: February 15, 2024" in words
     assert "NOTICE OF DEFAULT" in words and "ACCELERATION" not in words
-    assert "Failure to pay principal or interest when due (Section 7(a)(i))" in words
+    assert "1. Non-payment of principal or interest (Section 7(a)(i))" in words
     assert "Interest, January 10 to 31, 2024 February 1, 2024 $2,200.00" in words
     assert "Past due at the end of February 15, 2024 $2,200.00" in words
     assert "has continued since February 2, 2024" in words
@@ -147,12 +147,23 @@ def test_a_covenant_breach_names_its_cure_period_and_a_waived_one_is_history(lat
                 note=late_note, kind="covenant", occurred_on=date(2024, 1, 16), description="no insurance", by=staff
             )
         )
+        approve(
+            services.default_record(
+                note=late_note, kind="covenant", occurred_on=date(2024, 1, 29), description="no access", by=staff
+            )
+        )
     _, text = produce(late_note, date(2024, 1, 30))
     words = flat(text)
     # 16 January (Tuesday) + five business days = 23 January; an Event of Default from the 24th.
     assert "On January 16, 2024 the Company defaulted" in words and ": no insurance." in words
     assert "through January 23, 2024, and has been an Event of Default since January 24, 2024" in words
+    assert "1. Breach of covenant (Section 7(a)(ii))" in words
     assert "continues until the Company performs or observes that covenant" in words
+    # 29 January (Monday), still within its cure period: notice of it, not as an Event of Default.
+    assert "2. Breach of covenant" not in words
+    assert "Breach of covenant within its cure period (Section 7(a)(ii))" in words
+    assert "on January 29, 2024 the Company defaulted" in words and ": no access." in words
+    assert "If that default continues through February 5, 2024 (five business days), it will be" in words
     assert "Covenant breach (7(a)(ii)) January 23, 2024 Waived on January 26, 2024" in words
     assert "no audited accounts" not in words
 
