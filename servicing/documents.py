@@ -464,9 +464,14 @@ def default_notice_produce(
     found = selectors.defaults_on(note, terms, result, day)
     continuing = [d for d in found if d.began_on is not None and d.ended_on is None]
     if not continuing:
-        ended = [_default_ended(d) for d in found if d.ended_on is not None]
-        why = "; ".join(ended) if ended else "none has occurred"
-        raise refuse("as_of", f"no Event of Default continues on {_long_date(day)}: {why}")
+        reasons = [_default_ended(d) for d in found if d.ended_on is not None] or ["none has occurred"]
+        reasons += [
+            f"the covenant breach of {_long_date(d.occurred_on)} becomes one if it continues through "
+            f"{_long_date(d.cure_deadline)} (Section 7(a)(ii))"
+            for d in found
+            if d.began_on is None
+        ]
+        raise refuse("as_of", f"no Event of Default continues on {_long_date(day)}: {'; '.join(reasons)}")
     state = result.state
     acceleration = state.acceleration
     if acceleration_notice is not None:

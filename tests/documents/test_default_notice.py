@@ -97,10 +97,16 @@ def test_it_is_refused_once_the_default_is_cured_and_nothing_is_stored(late_note
         documents.default_notice_produce(note=late_note)
 
 
-def test_it_is_refused_before_any_default(late_note):
+def test_it_is_refused_before_any_default(late_note, staff, approve):
+    with clock.pinned(date(2024, 1, 25)):
+        approve(services.default_record(note=late_note, kind="covenant", occurred_on=date(2024, 1, 22), by=staff))
     with (
         clock.pinned(date(2024, 1, 25)),
-        refused("as_of", "no Event of Default continues on January 25, 2024: none has occurred"),
+        refused(
+            "as_of",
+            "no Event of Default continues on January 25, 2024: none has occurred; the covenant breach of "
+            "January 22, 2024 becomes one if it continues through January 29, 2024 (Section 7(a)(ii))",
+        ),
     ):
         documents.default_notice_produce(note=late_note)
     assert not Document.objects.exists()
