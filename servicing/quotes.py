@@ -22,11 +22,12 @@ class Payoff:
         return self.balances.payoff_amount
 
 
-def payoff_quote(note: Note, on: date) -> Payoff:
+def payoff_quote(note: Note, on: date, *, state: engine.State | None = None) -> Payoff:
     """What pays the note off on `on`: everything owed at the end of the day before (a payment is
-    applied before the day accrues)."""
+    applied before the day accrues). `state`: the replay's state at the end of a day not after the
+    day before, to go on from (the statement has it at its cut-off) instead of the first day."""
     day_before = max(on, note.first_day) - timedelta(days=1)
-    result = engine.run(note_terms(note), note_events(note), day_before, strict=False)
+    result = engine.run(note_terms(note), note_events(note), day_before, state, strict=False)
     return Payoff(on=on, balances=result.balances)
 
 

@@ -63,10 +63,11 @@ def test_the_worker_posts_the_close_and_emails_each_holder_their_statement(make_
     statements_run(month=FEBRUARY)
     wait_for(lambda: len(mailbox.messages) == 1, what="the statement e-mail", log=worker.log)
     (message,) = mailbox.messages
-    assert (message["To"], message["Subject"]) == ("holder00@example.com", "Your statement for February 2024")
+    subject = f"Statement for February 2024 — Note {note.number}, {note.issuer.name}"
+    assert (message["To"], message["Subject"]) == ("holder00@example.com", subject)
     text = pdf_text(attachment(message))
-    assert "Past due: Interest, period from Jan 10, 2024 Feb 1, 2024 2,200.00" in text
-    assert "Feb 1 – Feb 29, 2024 29 Mar 1, 2024 2,900.00 861.94" in text
+    assert "Feb 1, 2024 Period from Jan 10, 2024 $2,200.00 $0.00 $0.00 $2,200.00" in text
+    assert "Feb 1 – Feb 29, 2024 29 Mar 1, 2024 $2,900.00 $861.94" in text
     wait_for(lambda: StatementDelivery.objects.filter(status="sent").count() == 1, what="the delivery to be recorded")
 
 

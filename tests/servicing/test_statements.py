@@ -13,6 +13,7 @@ from servicing import clock, engine, lifecycle
 from servicing.close import close_books
 from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
 from servicing.models import StatementDelivery
+from servicing.quotes import payoff_quote
 from servicing.selectors import note_events, note_terms
 from servicing.statements import statement_for
 from tests.factories import HolderFactory, PaymentFactory
@@ -57,6 +58,7 @@ def test_the_statement_shows_the_months_principal_interest_payments_and_assignme
     # A conversion on 2 March converts principal and 1 March's interest, 82.19: 150,041.095 shares at 2.00.
     assert (line.conversion_amount, line.conversion_shares) == (D("300082.19"), 150_042)
     assert line.payoff.on == date(2024, 3, 2) and line.payoff.amount == D("300082.19")
+    assert line.payoff == payoff_quote(february, date(2024, 3, 2))  # the note page's quote, replayed in full
     assert line.interest_paid_this_year == D("4832.88")  # 2,200.00 on 1 February and 2,632.88 on 1 March
     assert line.status.word == "current"
 
