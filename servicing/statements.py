@@ -350,7 +350,7 @@ def _note_statement(note: Note, statement: Statement) -> NoteStatement:
         ).select_related("assignment", "assignee")
     ]
     assigned_in = None
-    if note.parent_id and note.accrues_from and month < note.accrues_from <= as_of:
+    if note.parent_id and note.accrues_from and note.accrues_from <= as_of:  # said on every statement
         assigned_in = (note.accrues_from, note.parent.number)
     periods = list(Period.objects.filter(note=note, start__in=billed_starts).order_by("start"))
     conversion_amount = engine.conversion.conversion_amount(b)
@@ -421,7 +421,8 @@ def _status(note, b: engine.Balances, as_of, closing: Line, conversions, prepaym
         what = ", ".join(sorted({d.get_kind_display() for d in continuing}))
         return Status("in default", f"In default since {_long(since)}: {what}.", continuing, None, rate)
     if b.past_due:
-        return Status("past due", f"Past due since {_long(b.past_due_since)}.", [], None, rate)
+        due = b.past_due_since - timedelta(days=1)  # the first day past due is the day after the due date
+        return Status("past due", f"Past due: unpaid since its due date, {_long(due)}.", [], None, rate)
     return Status("current", "Current: nothing is past due.")
 
 

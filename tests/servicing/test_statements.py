@@ -12,12 +12,13 @@ from django.core.management import call_command
 from servicing import clock, engine, lifecycle
 from servicing.close import close_books
 from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
+from servicing.documents import statement_produce
 from servicing.models import StatementDelivery
 from servicing.quotes import payoff_quote
 from servicing.selectors import note_events, note_terms
 from servicing.statements import statement_for
 from tests.factories import HolderFactory, PaymentFactory
-from tests.helpers import pdf_text
+from tests.helpers import pdf_pages, pdf_text
 
 pytestmark = pytest.mark.django_db
 FEBRUARY = date(2024, 2, 1)
@@ -257,3 +258,18 @@ def test_a_statement_that_fails_to_print_is_recorded_and_retried(make_note, monk
     with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1), tick=False):
         assert statement_deliver(delivery.pk).status == "sent"
     assert len(mail.outbox) == 1
+
+
+def test_twenty_years_of_default_fit_on_a_few_pages_with_headings_on_each(make_note, holder):
+    make_note()  # never paid: past due since February 2024, matured January 2025
+    close_books(through=date(2044, 3, 1))
+    (line,) = statement_for(holder, date(2044, 2, 1)).notes
+    assert [x.due for x in line.past_due][:3] == ["in 2024", "in 2025", "in 2026"]
+    # 2024–2043 a line each; those due in 2044 (December's on January 4, January's on February 1,
+    # February's on March 1, the statement date) each on its own; principal.
+    assert len(line.past_due) == 20 + 3 + 1
+    pages = pdf_pages(statement_produce(holder=holder, month=date(2044, 2, 1)).pdf.read())
+    assert len(pages) <= 3
+    # Every page the past-due table runs onto has its headings ("Default interest" wraps in its cell).
+    showing = [" ".join(p.split()) for p in pages if "interest periods" in p]
+    assert showing and all("Due Past due Interest" in p for p in showing)
