@@ -168,8 +168,10 @@ def message_body(statement: Statement) -> str:
         due = (
             f"{money(n.next_due_amount)} due on {_long(n.next_due_on)}"
             if n.next_due_on and n.next_due_amount
-            else "no bill unpaid"
+            else "nothing billed falls due later"
         )
+        if n.computed_through < statement.as_of:
+            due += f" (as of {_long(n.computed_through)}, the last day this note is computed)"
         lines.append(
             f"Note {n.note.number} ({n.note.issuer.name}): {n.status.word}; principal {money(n.closing_principal)}; "
             f"past due {money(n.past_due_total)}; {due}."

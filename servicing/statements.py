@@ -260,6 +260,11 @@ class Statement:
     def interest_paid_this_year(self) -> Decimal:
         return sum((n.interest_paid_this_year for n in self.notes), ZERO)
 
+    @property
+    def shared(self) -> bool:
+        """Did participants share a payment listed?"""
+        return any(p.shares for n in self.notes for p in n.payments)
+
 
 def month_start(d: date) -> date:
     return d.replace(day=1)
@@ -374,7 +379,7 @@ def _note_statement(note: Note, statement: Statement) -> NoteStatement:
         next_due_amount=b.next_due_amount,
         interest_due=engine.defaults.billed_not_due(state, day_after),
         interest_paid_this_year=_interest_paid(entries, statement.year, as_of),
-        payoff=payoff_quote(note, day_after, state=state) if closing.owed > 0 else None,
+        payoff=payoff_quote(note, day_after, state=state, events=events) if closing.owed > 0 else None,
         conversion_amount=conversion_amount,
         conversion_shares=engine.conversion.shares_for(conversion_amount, note.conversion_price)
         if conversion_amount

@@ -149,3 +149,29 @@ def test_an_accelerated_note_says_so_and_shows_no_maturity(make_note, holder, ap
     assert "Accelerated on March 4, 2024: all principal and interest became due that day." in text
     assert "January 10, 2025" not in text and "Maturity date" not in text
     assert "default interest accrues while an event of default continues at 13% a year" in text.lower()
+
+
+def test_after_a_merger_the_statement_says_what_the_note_now_converts_into(make_note, holder, staff, approve):
+    note = make_note()
+    approve(
+        lifecycle.corporate_action_record(
+            issuer=note.issuer,
+            kind="merger",
+            effective_on=date(2024, 3, 15),
+            successor="Acquirer Holdings Inc.",
+            securities=[("Acquirer common stock", D("0.5"))],
+            by=staff,
+        )
+    )
+    close_books(through=date(2024, 4, 1))
+    (line,) = statement_for(holder, MARCH).notes
+    # Half an Acquirer share for each common share a full conversion gives, rounded up.
+    assert line.conversion_shares > 0
+    assert line.successor == [("Acquirer common stock", (line.conversion_shares + 1) // 2)]
+    assert line.successor_since == date(2024, 3, 15)
+    text = pdf_text(statement_produce(holder=holder, month=MARCH).pdf.read())
+    assert f"{(line.conversion_shares + 1) // 2:,} Acquirer common stock" in text
+    assert "supplemental agreement of March 15, 2024 (section 5)" in text
+    # February's statement, dated March 1, is before the merger: common shares only.
+    (before,) = statement_for(holder, FEBRUARY).notes
+    assert before.successor == [] and before.conversion_shares > 0

@@ -151,7 +151,8 @@ def test_the_statement_run_emails_one_pdf_per_holder_once(february, holder, djan
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "bea@example.com"]
     message = next(m for m in mail.outbox if m.to == ["ann@example.com"])
     assert (
-        f"Note {number} (Innovo Group Inc.): current; principal $300,000.00; past due $0.00; no bill unpaid."
+        f"Note {number} (Innovo Group Inc.): current; principal $300,000.00; past due $0.00; "
+        "nothing billed falls due later."
     ) in message.body
     (name, content, mimetype) = message.attachments[0]
     assert (name, mimetype) == ("statement-2024-02.pdf", "application/pdf")
