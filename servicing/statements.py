@@ -445,7 +445,8 @@ def _past_due_lines(state: engine.State, on: date, year: int) -> list[PastDueLin
             counted[item.due_date.year].add(item.key)
         else:
             start = keys.period_start(item.key)
-            line = by_period.setdefault(item.key, PastDueLine(_short(item.due_date), f"Period from {_short(start)}"))
+            what = f"{start:%B %Y}" if start.day == 1 else f"From {_short(start)}"  # a whole month, or a stub
+            line = by_period.setdefault(item.key, PastDueLine(_short(item.due_date), what))
         if item.account == "default_interest":
             line.default_interest += item.unpaid
         else:

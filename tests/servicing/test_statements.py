@@ -118,8 +118,8 @@ def test_past_due_amounts_are_listed_with_their_due_dates(make_note, holder):
     (line,) = statement_for(holder, FEBRUARY).notes
     # At the end of 1 March both bills are unpaid after their due dates.
     assert [(x.due, x.what, x.interest) for x in line.past_due] == [
-        ("Feb 1, 2024", "Period from Jan 10, 2024", D("2200.00")),
-        ("Mar 1, 2024", "Period from Feb 1, 2024", D("2900.00")),
+        ("Feb 1, 2024", "From Jan 10, 2024", D("2200.00")),  # the first period, from the agreement date
+        ("Mar 1, 2024", "February 2024", D("2900.00")),
     ]
     state = engine.run(note_terms(note), note_events(note), MARCH_1).state
     assert (
@@ -273,4 +273,4 @@ def test_twenty_years_of_default_fit_on_a_few_pages_with_headings_on_each(make_n
     assert len(pages) <= 3
     # Every page the past-due table runs onto has its headings ("Default interest" wraps in its cell).
     showing = [" ".join(p.split()) for p in pages if "interest periods" in p]
-    assert showing and all("Due Past due Interest" in p for p in showing)
+    assert showing and all("Due Past due for Interest" in p for p in showing)
