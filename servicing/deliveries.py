@@ -104,6 +104,8 @@ def statement_deliver(delivery_id: int) -> Outcome:
     holder = delivery.holder
     try:
         statement = statement_for(holder, delivery.month)
+        if not statement.notes:  # a reversal approved since the run left nothing to report
+            return _finish(delivery, Status.GAVE_UP, error="nothing to report for the month: no statement made")
         if delivery.document is None:
             delivery.document = statement_produce(holder=holder, month=delivery.month, statement=statement, job=JOB)
             delivery.save(update_fields=["document"])

@@ -360,6 +360,8 @@ def statement_produce(*, holder: Holder, month: date, statement=None, by=None, j
     statement date (servicing.statements)."""
     month = month_start(month)
     statement = statement or statement_for(holder, month)
+    if not statement.notes:
+        raise refuse("holder", f"{holder} has nothing to report for {month:%B %Y}: no statement is made")
     return document_create(
         kind=Kind.STATEMENT,
         subject=f"statement:{holder.pk}:{month:%Y-%m}",

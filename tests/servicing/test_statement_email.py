@@ -6,6 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 
 from holders.models import Holder
 from servicing import approvals, clock, lifecycle, services
@@ -48,10 +49,13 @@ def test_a_holder_whose_note_was_converted_in_full_gets_no_later_statement(
 
 def test_only_holders_with_something_to_report_get_an_email(make_note, django_capture_on_commit_callbacks):
     make_note()
-    HolderFactory(name="Idle Holder", email="idle@example.com")  # holds nothing
+    idle = HolderFactory(name="Idle Holder", email="idle@example.com")  # holds nothing
     close_books(through=MARCH)
     run(FEBRUARY, django_capture_on_commit_callbacks)
     assert [m.to for m in mail.outbox] == [["ann@example.com"]]
+    with pytest.raises(ValidationError, match="Idle Holder has nothing to report for February 2024"):
+        statement_produce(holder=idle, month=FEBRUARY)
+    assert not idle.documents.exists()
 
 
 @pytest.fixture
@@ -175,3 +179,17 @@ def test_after_a_merger_the_statement_says_what_the_note_now_converts_into(make_
     # February's statement, dated March 1, is before the merger: common shares only.
     (before,) = statement_for(holder, FEBRUARY).notes
     assert before.successor == [] and before.conversion_shares > 0
+
+
+def test_a_delivery_left_with_nothing_to_report_sends_nothing(make_note, holder):
+    from servicing.deliveries import statement_deliver
+
+    make_note()  # funded on 10 January 2024
+    close_books(through=MARCH)
+    # A delivery with nothing behind it (as a reversal approved after the run would leave one):
+    # November 2023, before the note was funded.
+    delivery = StatementDelivery.objects.create(holder=holder, month=date(2023, 11, 1), email=holder.email)
+    assert statement_deliver(delivery.pk).status == "gave_up"
+    delivery.refresh_from_db()
+    assert delivery.last_error == "nothing to report for the month: no statement made"
+    assert delivery.document is None and mail.outbox == []
