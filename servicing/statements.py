@@ -362,7 +362,7 @@ def _note_statement(note: Note, statement: Statement) -> NoteStatement:
     successor, successor_since = _successor(note, as_of, conversion_amount)
     return NoteStatement(
         note=note,
-        status=_status(note, b, as_of, closing, conversions, prepayments, assigned_out),
+        status=_status(note, b, as_of, closing, assigned_out),
         opening=opening,
         movements=movements,
         closing=closing,
@@ -390,7 +390,7 @@ def _note_statement(note: Note, statement: Statement) -> NoteStatement:
     )
 
 
-def _status(note, b: engine.Balances, as_of, closing: Line, conversions, prepayments, assigned_out) -> Status:
+def _status(note: Note, b: engine.Balances, as_of: date, closing: Line, assigned_out: list) -> Status:
     """The note's standing at the end of the statement date, in the order a holder needs it: an
     acceleration or maturity first (all principal is due), then an Event of Default continuing,
     then past due; a note with nothing left says how it ended."""
