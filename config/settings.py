@@ -137,6 +137,20 @@ STATEMENT_MAX_ATTEMPTS = env.int("STATEMENT_MAX_ATTEMPTS", default=5)
 STATEMENT_RETRY_SECONDS = env.int("STATEMENT_RETRY_SECONDS", default=300)
 # A delivery claimed by a worker that died is taken up again after this long.
 STATEMENT_CLAIM_SECONDS = env.int("STATEMENT_CLAIM_SECONDS", default=600)
+# The statement e-mail's sender (with a name) and where a holder's reply goes.
+STATEMENT_FROM_EMAIL = env.str("STATEMENT_FROM_EMAIL", default="Demo Note Servicing <servicing@example.com>")
+STATEMENT_REPLY_TO = env.str("STATEMENT_REPLY_TO", default="servicing@example.com")
+# Who the servicer is, printed on every statement and in its e-mail: the demo defaults are
+# placeholders (example.com, a 555-01xx number) to be replaced by the servicer's own.
+SERVICER_NAME = env.str("SERVICER_NAME", default="Demo Note Servicing (example only)")
+SERVICER_ADDRESS = env.str("SERVICER_ADDRESS", default="100 Example Street, Suite 1\nAnytown, ST 00000", multiline=True)
+SERVICER_PHONE = env.str("SERVICER_PHONE", default="+1 555 0100")
+SERVICER_EMAIL = env.str("SERVICER_EMAIL", default="servicing@example.com")
+SERVICER_PAYMENT_INSTRUCTIONS = env.str(
+    "SERVICER_PAYMENT_INSTRUCTIONS",
+    default="Example only: the company pays by wire to the servicer's account (details from the servicer), "
+    "quoting the note number.",
+)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

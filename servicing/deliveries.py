@@ -14,20 +14,20 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from holders.models import Holder
-from notes.models import Note
 from servicing import clock
 from servicing.documents import statement_produce
 from servicing.engine.calendar import add_months, is_business_day
-from servicing.models import JobRun, LedgerEntry, StatementDelivery
-from servicing.selectors import notes_owing_on
+from servicing.models import JobRun, StatementDelivery
 from servicing.services import check_year
-from servicing.statements import Statement, month_start, statement_for
+from servicing.statements import Statement, month_start, notes_to_report, statement_for
+from servicing.templatetags.documents import money
 
 log = logging.getLogger(__name__)
 JOB = "statements"
@@ -49,6 +49,7 @@ def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None,
         raise ValidationError({"month": [f"month {month:%Y-%m} has not ended: the latest month is {latest:%Y-%m}"]})
     check_year("month", month)
     run = JobRun.objects.create(job=JOB, through=month, started_by=by)
+    # One rule for who has something to report, the same statement_for lists the notes by.
     holders = Holder.objects.filter(notes__in=notes_to_report(month)).distinct().order_by("pk")
     if holder_ids is not None:
         holders = holders.filter(pk__in=holder_ids)
@@ -66,13 +67,6 @@ def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None,
     run.finished_at = timezone.now()
     run.save()
     return run
-
-
-def notes_to_report(month: date):
-    """Notes that owe something at the statement date, or had an entry in the month."""
-    as_of = add_months(month, 1)
-    active = LedgerEntry.objects.filter(effective_on__gte=month, effective_on__lte=as_of).values("note")
-    return Note.objects.filter(Q(pk__in=notes_owing_on(as_of)) | Q(pk__in=active))
 
 
 def retry_due(*, enqueue=send_task) -> int:
@@ -110,6 +104,8 @@ def statement_deliver(delivery_id: int) -> Outcome:
     holder = delivery.holder
     try:
         statement = statement_for(holder, delivery.month)
+        if not statement.notes:  # a reversal approved since the run left nothing to report
+            return _finish(delivery, Status.GAVE_UP, error="nothing to report for the month: no statement made")
         if delivery.document is None:
             delivery.document = statement_produce(holder=holder, month=delivery.month, statement=statement, job=JOB)
             delivery.save(update_fields=["document"])
@@ -127,35 +123,80 @@ def statement_deliver(delivery_id: int) -> Outcome:
 
 
 def _send(delivery: StatementDelivery, statement: Statement) -> None:
+    """The statement e-mailed: a named sender and a Reply-To from settings, a subject naming the
+    month, the notes and their issuers, a plain-text summary with an HTML alternative, and the PDF.
+    No header carries an internal id."""
     holder, month, document = delivery.holder, delivery.month, delivery.document
-    message = EmailMessage(
-        subject=f"Your statement for {month:%B %Y}",
+    message = EmailMultiAlternatives(
+        subject=message_subject(statement),
         body=message_body(statement),
+        from_email=settings.STATEMENT_FROM_EMAIL,
         to=[holder.email],
-        headers={"X-Statement": f"{holder.pk}:{month:%Y-%m}"},
+        reply_to=[settings.STATEMENT_REPLY_TO],
     )
+    message.attach_alternative(render_to_string("servicing/email/statement.html", {"s": statement}), "text/html")
     with document.pdf.open("rb") as pdf:
         message.attach(f"statement-{month:%Y-%m}.pdf", pdf.read(), "application/pdf")
     message.send(fail_silently=False)
 
 
+def message_subject(statement: Statement) -> str:
+    """ "Statement for October 2026 — Note CN-0001, Innovo Corp.": the notes by issuer; past three
+    notes, their count."""
+    by_issuer: dict[str, list[str]] = {}
+    for n in statement.notes:
+        by_issuer.setdefault(n.note.issuer.name, []).append(n.note.number)
+    count = len(statement.notes)
+    if count > 3:
+        what = f"{count} notes, {', '.join(by_issuer)}"
+    else:
+        what = "; ".join(
+            f"{'Note' if len(numbers) == 1 else 'Notes'} {' and '.join(numbers)}, {issuer}"
+            for issuer, numbers in by_issuer.items()
+        )
+    return f"Statement for {statement.month:%B %Y} — {what}"
+
+
 def message_body(statement: Statement) -> str:
     """The e-mail's plain-text summary of the attached statement: the statement's own figures."""
-    holder, month = statement.holder, statement.month
+    holder, month, servicer = statement.holder, statement.month, statement.servicer
     lines = [
         f"Dear {holder.name},",
         "",
-        f"Attached is your statement for {month:%B %Y}, as of {statement.as_of:%B} {statement.as_of.day}, "
-        f"{statement.as_of.year}.",
+        f"Attached is your statement for {month:%B %Y}. Its figures are as of the end of {_long(statement.as_of)}.",
         "",
     ]
     for n in statement.notes:
-        lines.append(
-            f"Note {n.note.number}: principal {n.closing_principal:,.2f}; interest billed {n.interest_due:,.2f}; "
-            f"past due {n.past_due_total:,.2f}."
+        due = (
+            f"{money(n.next_due_amount)} due on {_long(n.next_due_on)}"
+            if n.next_due_on and n.next_due_amount
+            else "nothing billed falls due later"
         )
-    lines += ["", "This message was sent by the note servicing office. Please keep the attached PDF."]
+        if n.computed_through < statement.as_of:
+            due += f" (as of {_long(n.computed_through)}, the last day this note is computed)"
+        lines.append(
+            f"Note {n.note.number} ({n.note.issuer.name}): {n.status.word}; principal {money(n.closing_principal)}; "
+            f"past due {money(n.past_due_total)}; {due}."
+        )
+    totals = []
+    if statement.past_due:
+        totals.append(f"Past due, due now: {money(statement.past_due)}.")
+    for day, amount in statement.due_next:
+        totals.append(f"Due on {_long(day)}: {money(amount)}.")
+    if totals:
+        lines += ["", *totals]
+    lines += [
+        "",
+        f"Questions, or a figure you believe is wrong: write within {servicer.dispute_days} days to "
+        f"{servicer.name}, {servicer.address_line}; telephone {servicer.phone}; e-mail {servicer.email}.",
+        "",
+        "Please keep the attached PDF.",
+    ]
     return "\n".join(lines)
+
+
+def _long(d: date) -> str:
+    return f"{d:%B} {d.day}, {d.year}"
 
 
 def _finish(delivery: StatementDelivery, status: str, *, error: str = "", retry_in: int | None = None) -> Outcome:

@@ -553,15 +553,18 @@ def supplemental_agreement_produce(*, agreement: SupplementalAgreement, note: No
 
 
 def statement_produce(*, holder: Holder, month: date, statement=None, by=None, job="") -> Document:
-    """The holder's monthly statement (product.md, "Statements")."""
+    """The holder's monthly statement (product.md, "Statements"), every figure as of the end of its
+    statement date (servicing.statements)."""
     month = month_start(month)
     statement = statement or statement_for(holder, month)
+    if not statement.notes:
+        raise refuse("holder", f"{holder} has nothing to report for {month:%B %Y}: no statement is made")
     return document_create(
         kind=Kind.STATEMENT,
         subject=f"statement:{holder.pk}:{month:%Y-%m}",
         title=f"Statement {month:%Y-%m} {holder.name}",
         template="documents/statement.html",
-        context={"statement": statement, "holder": holder, "month": month, "as_of": _long_date(statement.as_of)},
+        context={"statement": statement, "holder": holder, "month": month},
         holder=holder,
         month=month,
         by=by,

@@ -22,11 +22,14 @@ class Payoff:
         return self.balances.payoff_amount
 
 
-def payoff_quote(note: Note, on: date) -> Payoff:
+def payoff_quote(note: Note, on: date, *, state: engine.State | None = None, events=None) -> Payoff:
     """What pays the note off on `on`: everything owed at the end of the day before (a payment is
-    applied before the day accrues)."""
+    applied before the day accrues). A caller that has them gives the replay's state at the end of a
+    day not after the day before, to go on from instead of the first day, and the note's events (the
+    statement has both at its cut-off)."""
     day_before = max(on, note.first_day) - timedelta(days=1)
-    result = engine.run(note_terms(note), note_events(note), day_before, strict=False)
+    events = note_events(note) if events is None else events
+    result = engine.run(note_terms(note), events, day_before, state, strict=False)
     return Payoff(on=on, balances=result.balances)
 
 

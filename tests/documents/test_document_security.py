@@ -210,15 +210,19 @@ def test_the_agreement_prints_record_text_as_text(hostile, listener):
 
 
 def test_the_statement_prints_record_text_as_text(hostile, listener):
-    document = documents.statement_produce(holder=hostile.holder, month=APRIL)
+    # March's statement, dated April 1: it lists the April 1 payment (with its reference) and, the
+    # merger being effective that day, the successor securities a conversion now gives.
+    document = documents.statement_produce(holder=hostile.holder, month=date(2024, 3, 1))
     holder = hostile.holder
+    successor = hostile.action.securities.get().name
     assert_printed_as_text(
         document,
         listener,
-        shown=[holder.name, holder.notice_address, hostile.note.number, hostile.issuer.name, hostile.reference],
-        # The first note's principal at the start and the end of April, and its April 1 payment.
-        figures=["Principal at the start of April 365,000.00", "Principal at the end of April 355,000.00", "3,100.00"],
-        footer="Statement for April 2024 · ",
+        shown=[holder.name, holder.notice_address, hostile.note.number, hostile.issuer.name, hostile.reference]
+        + [successor],
+        # The first note's principal at the end of March 1 and of April 1, and its April 1 payment.
+        figures=["At Mar 1, 2024 $365,000.00", "At Apr 1, 2024 $365,000.00", "$3,100.00"],
+        footer="Statement for March 2024 · ",
     )
 
 
@@ -374,7 +378,8 @@ def test_a_long_holder_name_still_makes_a_statement_whose_title_and_file_name_fi
     assert len(document.pdf.name) <= Document._meta.get_field("pdf").max_length
     assert Path(document.pdf.name).name == f"{slugify(document.title)[:60].strip('-')}-v1.pdf"
     text = "".join(squeezed_pages(document))
-    assert squeezed(f"Principal at the end of February {note.principal:,.2f}") in text
+    rows = "".join(squeezed_pages(document, layout=True))
+    assert squeezed(f"At Mar 1, 2024 ${note.principal:,.2f}") in rows
     assert squeezed("Statement for February 2024 · Bartholomew") in text  # the footer, cut to fit its line
     assert squeezed(name[:200]) in text  # the name in full below the letterhead, wrapped
 

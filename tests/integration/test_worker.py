@@ -4,6 +4,7 @@ statements through an SMTP server; failures and a killed worker lose and repeat 
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal as D
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -63,10 +64,11 @@ def test_the_worker_posts_the_close_and_emails_each_holder_their_statement(make_
     statements_run(month=FEBRUARY)
     wait_for(lambda: len(mailbox.messages) == 1, what="the statement e-mail", log=worker.log)
     (message,) = mailbox.messages
-    assert (message["To"], message["Subject"]) == ("holder00@example.com", "Your statement for February 2024")
+    subject = f"Statement for February 2024 — Note {note.number}, {note.issuer.name}"
+    assert (message["To"], str(make_header(decode_header(message["Subject"])))) == ("holder00@example.com", subject)
     text = pdf_text(attachment(message))
-    assert "Past due: Interest, period from Jan 10, 2024 Feb 1, 2024 2,200.00" in text
-    assert "Feb 1 – Feb 29, 2024 29 Mar 1, 2024 2,900.00 861.94" in text
+    assert "Feb 1, 2024 From Jan 10, 2024 $2,200.00 $0.00 $0.00 $2,200.00" in text
+    assert "Feb 1 – Feb 29, 2024 29 Mar 1, 2024 $2,900.00 $861.94" in text
     wait_for(lambda: StatementDelivery.objects.filter(status="sent").count() == 1, what="the delivery to be recorded")
 
 

@@ -6,7 +6,7 @@ in default, accelerated and converted."""
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -18,9 +18,11 @@ from servicing import approvals, engine, services
 from servicing.close import close_books
 from servicing.dashboard import dashboard
 from servicing.deliveries import message_body
+from servicing.engine.events import effective_on
 from servicing.reminders import reminders_found
 from servicing.selectors import note_events, note_terms
 from servicing.statements import statement_for
+from servicing.templatetags.documents import money
 from tests.factories import HolderFactory, IssuerFactory, NoteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,17 +126,22 @@ def test_the_statement_and_its_email_show_the_engines_figures(book):
             continue
         if note_terms(n).last_day < STATEMENT_DATE:
             continue  # closed for good (20 years after maturity): its statements are another test's
+        # Every figure is as of the end of the statement date (servicing.statements): what is past
+        # due as the next day begins, and a full conversion on the next day, by the engine's replay.
+        next_day = STATEMENT_DATE + timedelta(days=1)
         state = engine.run(note_terms(n), note_events(n), STATEMENT_DATE).state
-        assert line.past_due_total == engine.defaults.past_due(state, STATEMENT_DATE)[0], n.number
-        # A full conversion on the statement date, by the engine's replay of it.
+        assert line.past_due_total == engine.defaults.past_due(state, next_day)[0], n.number
+        known = [e for e in note_events(n) if effective_on(e) <= STATEMENT_DATE]  # nothing after the cut-off
         what_if = engine.run(
             note_terms(n),
-            [*note_events(n), engine.Conversion("what-if", STATEMENT_DATE, STATEMENT_DATE, None)],
-            STATEMENT_DATE,
+            [*known, engine.Conversion("what-if", next_day, next_day, None)],
+            next_day,
             strict=False,
         )
         converts = what_if.conversions[0].amount if what_if.conversions else D("0.00")
         assert line.conversion_amount == converts, n.number
         body = message_body(statement)
-        assert f"Note {n.number}: principal {line.closing_principal:,.2f}" in body
-        assert f"past due {line.past_due_total:,.2f}." in body
+        assert (
+            f"Note {n.number} ({n.issuer.name}): {line.status.word}; principal {money(line.closing_principal)}" in body
+        )
+        assert f"past due {money(line.past_due_total)};" in body
