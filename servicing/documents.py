@@ -228,9 +228,7 @@ def exhibit_read(content: bytes) -> tuple[int, str]:
     from pypdf import PdfReader, PdfWriter
 
     if len(content) > EXHIBIT_MAX_BYTES:
-        raise refuse(
-            "pdf", f"an exhibit is at most {EXHIBIT_MAX_BYTES // 2**20} MB; this file is {len(content) / 2**20:.1f} MB"
-        )
+        raise refuse("pdf", f"is larger than {EXHIBIT_MAX_BYTES // 2**20} MB, the most an exhibit may be")
     if not content.startswith(b"%PDF-"):
         raise refuse("pdf", "is not a PDF (a PDF file begins with %PDF-): attach the exhibit as a PDF")
     try:

@@ -175,7 +175,8 @@ def exhibit_pdf(*, pages: int = 2, heading: str = "REGISTRATION RIGHTS AGREEMENT
     body = "".join(
         f'<p style="page-break-after: always">{heading} page {n} of {pages}</p>' for n in range(1, pages + 1)
     )
-    html = f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{heading}</title></head><body>{body}</body></html>'
+    head = f'<head><meta charset="utf-8"><title>{heading}</title></head>'
+    html = f'<!doctype html><html lang="en">{head}<body>{body}</body></html>'
     return pdf_from_html(html) if archival else HTML(string=html).write_pdf()
 
 
