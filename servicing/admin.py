@@ -349,6 +349,11 @@ class DocumentAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["note", "holder", "created_by"]
     exclude = ["html"]
+    readonly_fields = ["exhibits_carried"]
+
+    @admin.display(description="Exhibits carried after its last page")
+    def exhibits_carried(self, document):
+        return "; ".join(str(e) for e in document.exhibits.order_by("label")) or "none"
 
     @admin.display(description="Files")
     def files(self, document):

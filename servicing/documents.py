@@ -119,9 +119,9 @@ def _printer() -> tuple:
 ARCHIVAL = {"pdf_variant": "pdf/a-3u", "pdf_tags": True}
 
 
-def pdf_from_html(html: str, *, title: str = "", author: str = "") -> bytes:
-    """The HTML printed as an archival PDF (ARCHIVAL) whose metadata name `title` and `author`
-    (when given; otherwise the HTML's <title> and no author)."""
+def pdf_from_html(html: str, *, title: str = "", author: str = "", tagged: bool = True) -> bytes:
+    """The HTML printed as an archival PDF (ARCHIVAL; untagged when not `tagged`) whose metadata
+    name `title` and `author` (when given; otherwise the HTML's <title> and no author)."""
     from weasyprint import HTML  # imported when first needed: it loads Pango
 
     fonts, style, parsed = _printer()
@@ -133,12 +133,13 @@ def pdf_from_html(html: str, *, title: str = "", author: str = "") -> bytes:
     if style in html:
         html, stylesheets = html.replace(style, "", 1), [parsed]
     page = HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_url_fetcher())
-    printed = page.render(font_config=fonts, stylesheets=stylesheets, **ARCHIVAL)
+    options = ARCHIVAL | ({} if tagged else {"pdf_tags": False})
+    printed = page.render(font_config=fonts, stylesheets=stylesheets, **options)
     if title:
         printed.metadata.title = title
     if author:
         printed.metadata.authors = [author]
-    return printed.write_pdf(**ARCHIVAL)
+    return printed.write_pdf(**options)
 
 
 def cut(text: str, length: int) -> str:
@@ -291,9 +292,8 @@ def exhibits_joined(pdf: bytes, exhibits, context: dict) -> bytes:
     that is not PDF/A (a font not embedded, say) would make the claim untrue."""
     from pypdf import PdfReader, PdfWriter
 
-    covers = PdfReader(
-        BytesIO(pdf_from_html(render_to_string("documents/exhibit_cover.html", context | {"exhibits": exhibits})))
-    )
+    cover_html = render_to_string("documents/exhibit_cover.html", context | {"exhibits": exhibits})
+    covers = PdfReader(BytesIO(pdf_from_html(cover_html, tagged=False)))
     writer = PdfWriter(clone_from=BytesIO(pdf))
     for cover, exhibit in zip(covers.pages, exhibits, strict=True):
         writer.add_page(cover)
@@ -302,13 +302,29 @@ def exhibits_joined(pdf: bytes, exhibits, context: dict) -> bytes:
         if hashlib.sha256(content).hexdigest() != exhibit.sha256:
             raise refuse("exhibits", f"the file of {exhibit} is not the one attached (its SHA-256 differs)")
         for page in PdfReader(BytesIO(content)).pages:
-            writer.add_page(page)
+            _page_inert(writer.add_page(page))
     if not all(e.pdfa for e in exhibits):
         metadata = writer.root_object["/Metadata"].get_object()
         metadata.set_data(PDFAID_DESCRIPTION.sub(b"", metadata.get_data()))
     out = BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _page_inert(page) -> None:
+    """An exhibit's page copied into the agreement, without what would act or mislead there: its
+    key into its own file's structure tree (in the agreement's tree the same key names the
+    agreement's paragraphs), and actions that run when the page opens or a link is clicked."""
+    from pypdf.generic import NameObject
+
+    for key in ("/StructParents", "/AA"):
+        page.pop(NameObject(key), None)
+    for annotation in page.get("/Annots") or []:
+        annotation = annotation.get_object()
+        annotation.pop(NameObject("/AA"), None)
+        action = annotation.get("/A")
+        if action is not None and action.get_object().get("/S") != "/URI":
+            annotation.pop(NameObject("/A"), None)
 
 
 def _long_date(d: date) -> str:

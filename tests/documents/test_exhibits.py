@@ -58,6 +58,55 @@ def test_the_agreement_carries_its_exhibits_after_the_signature_page_each_behind
     assert [e.label for e in document.exhibits.order_by("label")] == ["A", "B"]
 
 
+def scripted_pdf() -> bytes:
+    """A two-page PDF whose first page runs a script when opened and whose link runs one too."""
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=io.BytesIO(exhibit_pdf()))
+    script = DictionaryObject(
+        {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")}
+    )
+    link = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Link"),
+            NameObject("/Rect"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(100), FloatObject(100)]),
+            NameObject("/A"): script,
+        }
+    )
+    page = writer.pages[0]
+    page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): script})
+    page[NameObject("/Annots")] = ArrayObject([writer._add_object(link)])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_an_exhibits_pages_come_without_scripts_or_their_own_structure_keys(bare_agreement_note):
+    scripted = scripted_pdf()
+    assert b"alert" in scripted and b"/AA" in scripted
+    exhibit_attached(bare_agreement_note, content=scripted)
+    document = documents.agreement_produce(note=bare_agreement_note)
+    reader = PdfReader(document.pdf.path)
+    own = len(reader.pages) - 3
+    assert all("/StructParents" in page for page in reader.pages[:own])  # the agreement's, tagged
+    for page in reader.pages[own:]:
+        assert "/AA" not in page and "/StructParents" not in page
+        for annotation in page.get("/Annots") or []:
+            assert "/A" not in annotation.get_object() and "/AA" not in annotation.get_object()
+    assert (
+        b"alert" not in Path(document.pdf.path).read_bytes()
+        and b"JavaScript" not in Path(document.pdf.path).read_bytes()
+    )
+
+
+def test_the_admin_shows_the_exhibits_a_document_carries(client, agreement_note):
+    document = documents.agreement_produce(note=agreement_note)
+    client.force_login(UserFactory(username="chief", roles=["admin"], is_staff=True))
+    page = client.get(reverse("admin:servicing_document_change", args=[document.pk])).content.decode()
+    assert f"Exhibit A to {agreement_note.number}: Registration Rights Agreement" in page
+
+
 def test_it_refuses_the_agreement_until_exhibit_a_is_attached(bare_agreement_note):
     with refused("exhibits", "Exhibit A", "Registration Rights Agreement", "attached hereto", unchanged=row_counts):
         documents.agreement_produce(note=bare_agreement_note)
