@@ -285,11 +285,19 @@ def exhibit_attach(*, note: Note, label: str, title: str, content: bytes, by=Non
     return exhibit
 
 
+def _keeps_pdfa_3u(level: str) -> bool:
+    """Pages of a file of this PDF/A level keep a PDF/A-3u file one: PDF/A at level U or A (text
+    mapped to Unicode, as U requires), or PDF/A-4 (which requires it of every level). Level B does
+    not promise the Unicode mapping."""
+    return level.endswith(("U", "A")) or level.startswith("4")
+
+
 def exhibits_joined(pdf: bytes, exhibits, context: dict) -> bytes:
     """`pdf` with each exhibit's pages after it, each behind a cover page ("EXHIBIT A", its title).
     The joined file keeps the document's tags and metadata; it still declares PDF/A-3u only when
-    every exhibit declares PDF/A itself: pages from another PDF are copied as they are, and one
-    that is not PDF/A (a font not embedded, say) would make the claim untrue."""
+    every exhibit declares a PDF/A that keeps it so (_keeps_pdfa_3u): pages from another PDF are
+    copied as they are, and one that is not (a font not embedded, text not mapped to Unicode)
+    would make the claim untrue."""
     from pypdf import PdfReader, PdfWriter
 
     cover_html = render_to_string("documents/exhibit_cover.html", context | {"exhibits": exhibits})
@@ -303,7 +311,7 @@ def exhibits_joined(pdf: bytes, exhibits, context: dict) -> bytes:
             raise refuse("exhibits", f"the file of {exhibit} is not the one attached (its SHA-256 differs)")
         for page in PdfReader(BytesIO(content)).pages:
             _page_inert(writer.add_page(page))
-    if not all(e.pdfa for e in exhibits):
+    if not all(_keeps_pdfa_3u(e.pdfa) for e in exhibits):
         metadata = writer.root_object["/Metadata"].get_object()
         metadata.set_data(PDFAID_DESCRIPTION.sub(b"", metadata.get_data()))
     out = BytesIO()

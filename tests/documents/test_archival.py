@@ -63,12 +63,20 @@ def test_the_holders_notice_of_conversion_is_written_by_the_holder(make_note, st
     assert says_pdfa_3u(xmp(document))
 
 
-def test_an_agreement_whose_exhibit_is_not_pdfa_stays_tagged_but_no_longer_claims_pdfa(agreement_note):
-    """Pages copied from a file that is not PDF/A may break PDF/A (a font not embedded, say): the
-    joined file does not claim what it may not be."""
-    exhibit_attached(agreement_note, label="B", title="Side letter", content=exhibit_pdf(archival=False))
+@pytest.mark.parametrize("variant", [None, "pdf/a-2b"], ids=["not PDF/A", "PDF/A-2b"])
+def test_an_agreement_whose_exhibit_is_not_pdfa_u_stays_tagged_but_no_longer_claims_pdfa(agreement_note, variant):
+    """Pages copied from a file that is not PDF/A may break PDF/A (a font not embedded, say), and
+    level B does not promise text mapped to Unicode, as 3u does: the joined file does not claim what
+    it may not be."""
+    exhibit_attached(agreement_note, label="B", title="Side letter", content=exhibit_pdf(variant=variant))
     document = documents.agreement_produce(note=agreement_note)
     info = pdfinfo(document)
     assert (info["Tagged"], info["Author"], info["Title"]) == ("yes", "Innovo Group Inc.", document.title)
     assert "pdfaid:part" not in xmp(document) and "pdfaid:conformance" not in xmp(document)
     assert "<dc:title>" in xmp(document)  # the rest of the metadata is kept
+
+
+def test_an_agreement_whose_exhibits_are_pdfa_at_level_u_or_a_stays_pdfa_3u(agreement_note):
+    exhibit_attached(agreement_note, label="B", title="Side letter", content=exhibit_pdf(variant="pdf/a-2a"))
+    assert [e.pdfa for e in agreement_note.exhibits.order_by("label")] == ["3U", "2A"]
+    assert says_pdfa_3u(xmp(documents.agreement_produce(note=agreement_note)))

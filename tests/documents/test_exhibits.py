@@ -59,8 +59,9 @@ def test_the_agreement_carries_its_exhibits_after_the_signature_page_each_behind
 
 
 def scripted_pdf() -> bytes:
-    """A two-page PDF whose first page runs a script when opened and whose link runs one too."""
-    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+    """A two-page PDF whose first page runs a script when opened and whose link runs one too, and
+    whose first page has a key into the file's structure tree (key 0, as the agreement's first page)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
 
     writer = PdfWriter(clone_from=io.BytesIO(exhibit_pdf()))
     script = DictionaryObject(
@@ -76,6 +77,7 @@ def scripted_pdf() -> bytes:
     )
     page = writer.pages[0]
     page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): script})
+    page[NameObject("/StructParents")] = NumberObject(0)
     page[NameObject("/Annots")] = ArrayObject([writer._add_object(link)])
     out = io.BytesIO()
     writer.write(out)
@@ -84,7 +86,7 @@ def scripted_pdf() -> bytes:
 
 def test_an_exhibits_pages_come_without_scripts_or_their_own_structure_keys(bare_agreement_note):
     scripted = scripted_pdf()
-    assert b"alert" in scripted and b"/AA" in scripted
+    assert b"alert" in scripted and b"/AA" in scripted and b"/StructParents 0" in scripted
     exhibit_attached(bare_agreement_note, content=scripted)
     document = documents.agreement_produce(note=bare_agreement_note)
     reader = PdfReader(document.pdf.path)
