@@ -16,6 +16,7 @@ from servicing.admin_base import (
     ProduceDocuments,
     ReadOnlyAdmin,
     ReadOnlyInline,
+    RecordedByService,
     act_on_each,
     action_with_form,
 )
@@ -28,9 +29,11 @@ from servicing.models import (
     DefaultEvent,
     DefaultPeriod,
     Document,
+    DocumentExhibit,
     JobRun,
     LedgerEntry,
     Method,
+    NoteExhibit,
     Notice,
     Payment,
     PaymentReversal,
@@ -346,6 +349,11 @@ class DocumentAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["note", "holder", "created_by"]
     exclude = ["html"]
+    readonly_fields = ["exhibits_carried"]
+
+    @admin.display(description="Exhibits carried after its last page")
+    def exhibits_carried(self, document):
+        return "; ".join(str(e) for e in document.exhibits.order_by("label")) or "none"
 
     @admin.display(description="Files")
     def files(self, document):
@@ -353,6 +361,43 @@ class DocumentAdmin(ReadOnlyAdmin):
             '<a href="{}">preview</a> · <a href="{}">PDF</a>',
             reverse("servicing:document_preview", args=[document.pk]),
             reverse("servicing:document_pdf", args=[document.pk]),
+        )
+
+
+@admin.register(NoteExhibit)
+class NoteExhibitAdmin(RecordedByService):
+    """Exhibits to a note's agreement, attached through their service (the file checked); one that no
+    produced document carries may be deleted, to attach another under its label."""
+
+    list_display = ["note", "label", "title", "pages", "pdfa", "uploaded_at", "uploaded_by", "job", "file"]
+    search_fields = ["note__number", "label", "title", "sha256"]
+    list_select_related = ["note", "uploaded_by"]
+    add_fields = ["note", "label", "title", "pdf"]
+    autocomplete_fields = ["note"]
+    readonly_fields = ["file"]
+
+    @admin.display(description="File")
+    def file(self, exhibit):
+        return format_html('<a href="{}">PDF</a>', reverse("servicing:exhibit_pdf", args=[exhibit.pk]))
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # The file by its link: media files are not served by URL, the link checks the permission.
+        return [("file" if f == "pdf" else f) for f in fields] if obj is not None else fields
+
+    def has_delete_permission(self, request, obj=None):
+        carried = obj is not None and DocumentExhibit.objects.filter(exhibit=obj).exists()
+        return admin.ModelAdmin.has_delete_permission(self, request, obj) and not carried
+
+    def record(self, request, data):
+        upload = data["pdf"]
+        upload.seek(0)  # read again after the form's dry run; never more than the service accepts
+        return documents.exhibit_attach(
+            note=data["note"],
+            label=data["label"],
+            title=data["title"],
+            content=upload.read(documents.EXHIBIT_MAX_BYTES + 1),
+            by=request.user,
         )
 
 

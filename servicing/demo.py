@@ -120,6 +120,10 @@ def load_demo() -> list[Note]:
         expires_on=add_months(today, 2),
     )
     close_books()
+    # Section 4(c) says Exhibit A is attached: the demo attaches a page that says it stands in for it.
+    documents.exhibit_attach(
+        note=innovo, label="A", title="Registration Rights Agreement", content=placeholder_exhibit(), job=JOB
+    )
     documents.agreement_produce(note=innovo, job=JOB)
     documents.prepayment_notice_produce(prepayment=prepayment, job=JOB)
     reminders_run()
@@ -129,6 +133,18 @@ def load_demo() -> list[Note]:
     with clock.pinned(today):
         services.payment_record(note=late, received_on=today, amount=Decimal("750.00"), reference="wire", by=servicer)
     return list(Note.objects.filter(number__startswith="DEMO-").order_by("pk"))
+
+
+def placeholder_exhibit() -> bytes:
+    """A one-page PDF that says it is the demo's stand-in for the Registration Rights Agreement."""
+    return documents.pdf_from_html(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo placeholder</title>'
+        "<style>@page { size: Letter; margin: 1in; } body { font-family: 'DejaVu Serif'; font-size: 11pt; }"
+        "h1 { font-size: 14pt; text-align: center; } p { text-align: center; }</style></head><body>"
+        "<h1>DEMO PLACEHOLDER</h1><p>This page stands in for the Registration Rights Agreement "
+        "between the Company and Holder in the demo data. It is not that agreement.</p></body></html>",
+        title="Demo placeholder for the Registration Rights Agreement",
+    )
 
 
 def _pay_bills(note: Note, *, before) -> None:

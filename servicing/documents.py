@@ -7,16 +7,19 @@ import functools
 import hashlib
 import logging
 import mimetypes
+import re
 import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
@@ -28,10 +31,19 @@ from notes.models import Issuer, Note, SupplementalAgreement
 from servicing import clock, engine, selectors
 from servicing.engine import keys
 from servicing.engine.calendar import ONE_DAY
-from servicing.models import AccelerationNotice, Conversion, DefaultPeriod, Document, LedgerEntry, Prepayment
+from servicing.models import (
+    AccelerationNotice,
+    Conversion,
+    DefaultPeriod,
+    Document,
+    DocumentExhibit,
+    LedgerEntry,
+    NoteExhibit,
+    Prepayment,
+)
 from servicing.month_ends import replay_through
 from servicing.selectors import conversion_price_display, ledger_sums, note_balances, note_events, note_terms
-from servicing.services import refuse
+from servicing.services import fit, refuse
 from servicing.statements import month_start, statement_for
 from servicing.words import dollars_words, number_words, percent_words
 
@@ -108,7 +120,14 @@ def _printer() -> tuple:
     return _printers.printer
 
 
-def pdf_from_html(html: str) -> bytes:
+# Archival PDF (issue 12, section 7): PDF/A-3u, with the structure tagged for screen readers and
+# text extraction. WeasyPrint embeds the fonts (DejaVu) and adds the sRGB output intent PDF/A needs.
+ARCHIVAL = {"pdf_variant": "pdf/a-3u", "pdf_tags": True}
+
+
+def pdf_from_html(html: str, *, title: str = "", author: str = "", tagged: bool = True) -> bytes:
+    """The HTML printed as an archival PDF (ARCHIVAL; untagged when not `tagged`) whose metadata
+    name `title` and `author` (when given; otherwise the HTML's <title> and no author)."""
     from weasyprint import HTML  # imported when first needed: it loads Pango
 
     fonts, style, parsed = _printer()
@@ -120,7 +139,13 @@ def pdf_from_html(html: str) -> bytes:
     if style in html:
         html, stylesheets = html.replace(style, "", 1), [parsed]
     page = HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_url_fetcher())
-    return page.write_pdf(font_config=fonts, stylesheets=stylesheets)
+    options = ARCHIVAL | ({} if tagged else {"pdf_tags": False})
+    printed = page.render(font_config=fonts, stylesheets=stylesheets, **options)
+    if title:
+        printed.metadata.title = title
+    if author:
+        printed.metadata.authors = [author]
+    return printed.write_pdf(**options)
 
 
 def cut(text: str, length: int) -> str:
@@ -129,17 +154,38 @@ def cut(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
+# Who speaks in each kind of document (its PDF's author): the holder gives the notices of
+# conversion and of default; the servicer sends the statements; the company the rest.
+HOLDER_WRITES = {Kind.CONVERSION_NOTICE, Kind.DEFAULT_NOTICE}
+
+
+def document_author(kind: str, *, note: Note | None = None, holder: Holder | None = None) -> str:
+    if kind == Kind.STATEMENT:
+        return getattr(settings, "SERVICER_NAME", "")
+    if kind in HOLDER_WRITES:
+        return (holder or note.holder).name
+    return note.issuer.name
+
+
 @transaction.atomic
-def document_create(*, kind: str, subject: str, title: str, template: str, context: dict, by=None, job="", **links):
-    """Render `template`, print it, and store it as the next version of `subject`."""
+def document_create(
+    *, kind: str, subject: str, title: str, template: str, context: dict, by=None, job="", exhibits=(), **links
+):
+    """Render `template`, print it, and store it as the next version of `subject`; `exhibits`
+    (NoteExhibit) are joined after its last page, each behind a cover page."""
     html = render_to_string(template, context)
-    pdf = pdf_from_html(html)
+    title = cut(title, Document._meta.get_field("title").max_length)
+    pdf = pdf_from_html(
+        html, title=title, author=document_author(kind, note=links.get("note"), holder=links.get("holder"))
+    )
+    if exhibits:
+        pdf = exhibits_joined(pdf, exhibits, context)
     latest = Document.objects.filter(subject=subject).aggregate(v=Max("version"))["v"] or 0
     document = Document(
         kind=kind,
         subject=subject,
         version=latest + 1,
-        title=cut(title, Document._meta.get_field("title").max_length),
+        title=title,
         html=html,
         sha256=hashlib.sha256(pdf).hexdigest(),
         size=len(pdf),
@@ -151,12 +197,148 @@ def document_create(*, kind: str, subject: str, title: str, template: str, conte
     document.pdf.save(f"{slug}-v{document.version}.pdf", ContentFile(pdf), save=False)
     try:
         document.save()
+        DocumentExhibit.objects.bulk_create(DocumentExhibit(document=document, exhibit=e) for e in exhibits)
     except BaseException:
         # A row that fails (a version taken meanwhile, a value too long) leaves no PDF behind that
         # no row speaks of.
         document.pdf.delete(save=False)
         raise
     return document
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exhibits (issue 12, section 8): PDFs staff attach to a note, carried by its agreement.
+
+EXHIBIT_MAX_BYTES = 20 * 1024 * 1024
+EXHIBIT_MAX_PAGES = 300
+EXHIBIT_LABEL = re.compile(r"[A-Z0-9]{1,3}(-[A-Z0-9]{1,3})?")
+# The PDF/A identification in a file's XMP, as attributes or as elements.
+PDFAID = re.compile(rb"pdfaid:(part|conformance)\s*(?:=\s*[\"']([^\"']*)[\"']|>\s*([^<]*?)\s*<)")
+PDFAID_DESCRIPTION = re.compile(rb"<rdf:Description[^>]*pdfaid:[^>]*/>")
+
+
+def _pdfa_level(reader) -> str:
+    """The PDF/A part and level a file declares in its XMP ("3U", "1B"), or ""."""
+    metadata = reader.trailer["/Root"].get("/Metadata")
+    if metadata is None:
+        return ""
+    found = {
+        m[1]: (m[2] or m[3]).decode("ascii", "replace").strip()
+        for m in PDFAID.finditer(metadata.get_object().get_data())
+    }
+    return (found.get(b"part", "") + found.get(b"conformance", "")).upper()[:4] if found.get(b"part") else ""
+
+
+def exhibit_read(content: bytes) -> tuple[int, str]:
+    """The pages of an exhibit's PDF and the PDF/A level it declares; refused at `pdf` unless it is
+    a PDF, unencrypted, within EXHIBIT_MAX_BYTES and EXHIBIT_MAX_PAGES, whose pages can be joined."""
+    from pypdf import PdfReader, PdfWriter
+
+    if len(content) > EXHIBIT_MAX_BYTES:
+        raise refuse("pdf", f"is larger than {EXHIBIT_MAX_BYTES // 2**20} MB, the most an exhibit may be")
+    if not content.startswith(b"%PDF-"):
+        raise refuse("pdf", "is not a PDF (a PDF file begins with %PDF-): attach the exhibit as a PDF")
+    try:
+        reader = PdfReader(BytesIO(content))
+        if reader.is_encrypted:
+            raise refuse("pdf", "is encrypted: attach a copy without a password or restrictions")
+        pages = len(reader.pages)
+        if not 1 <= pages <= EXHIBIT_MAX_PAGES:
+            raise refuse("pdf", f"has {pages} pages; an exhibit has 1 to {EXHIBIT_MAX_PAGES}")
+        writer = PdfWriter()  # joined once now, so that the agreement can always join it
+        for page in reader.pages:
+            writer.add_page(page)
+        writer.write(BytesIO())
+        level = _pdfa_level(reader)
+    except ValidationError:
+        raise
+    except Exception as e:  # pypdf's errors, and what a damaged file raises inside it
+        logger.info("exhibit refused: %r", e)
+        raise refuse("pdf", "is damaged or not a PDF that can be read (pypdf could not read its pages)") from e
+    return pages, level
+
+
+@transaction.atomic
+def exhibit_attach(*, note: Note, label: str, title: str, content: bytes, by=None, job="") -> NoteExhibit:
+    """Attach `content` (a PDF) to `note` as Exhibit `label`. The file is stored under its SHA-256,
+    so a dry run (the admin's form) and the attachment write the same file."""
+    label = label.strip().upper()
+    title = title.strip()
+    if not EXHIBIT_LABEL.fullmatch(label):
+        raise refuse("label", 'is a letter or number as the agreement names the exhibit ("A", "B", "1", "A-1")')
+    if not title:
+        raise refuse("title", "is required: the exhibit's title as its cover page prints it")
+    if NoteExhibit.objects.filter(note=note, label=label).exists():
+        raise refuse("label", f"{note} has an Exhibit {label} already: delete it first to attach another")
+    pages, level = exhibit_read(content)
+    exhibit = NoteExhibit(
+        note=note,
+        label=label,
+        title=title,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        pages=pages,
+        pdfa=level,
+        uploaded_by=by,
+        job=job,
+    )
+    fit(exhibit)
+    name = f"exhibits/{exhibit.sha256}.pdf"
+    if not exhibit.pdf.storage.exists(name):
+        name = exhibit.pdf.storage.save(name, ContentFile(content))
+    exhibit.pdf.name = name
+    exhibit.save()
+    return exhibit
+
+
+def _keeps_pdfa_3u(level: str) -> bool:
+    """Pages of a file of this PDF/A level keep a PDF/A-3u file one: PDF/A at level U or A (text
+    mapped to Unicode, as U requires), or PDF/A-4 (which requires it of every level). Level B does
+    not promise the Unicode mapping."""
+    return level.endswith(("U", "A")) or level.startswith("4")
+
+
+def exhibits_joined(pdf: bytes, exhibits, context: dict) -> bytes:
+    """`pdf` with each exhibit's pages after it, each behind a cover page ("EXHIBIT A", its title).
+    The joined file keeps the document's tags and metadata; it still declares PDF/A-3u only when
+    every exhibit declares a PDF/A that keeps it so (_keeps_pdfa_3u): pages from another PDF are
+    copied as they are, and one that is not (a font not embedded, text not mapped to Unicode)
+    would make the claim untrue."""
+    from pypdf import PdfReader, PdfWriter
+
+    cover_html = render_to_string("documents/exhibit_cover.html", context | {"exhibits": exhibits})
+    covers = PdfReader(BytesIO(pdf_from_html(cover_html, tagged=False)))
+    writer = PdfWriter(clone_from=BytesIO(pdf))
+    for cover, exhibit in zip(covers.pages, exhibits, strict=True):
+        writer.add_page(cover)
+        with exhibit.pdf.open("rb") as f:
+            content = f.read()
+        if hashlib.sha256(content).hexdigest() != exhibit.sha256:
+            raise refuse("exhibits", f"the file of {exhibit} is not the one attached (its SHA-256 differs)")
+        for page in PdfReader(BytesIO(content)).pages:
+            _page_inert(writer.add_page(page))
+    if not all(_keeps_pdfa_3u(e.pdfa) for e in exhibits):
+        metadata = writer.root_object["/Metadata"].get_object()
+        metadata.set_data(PDFAID_DESCRIPTION.sub(b"", metadata.get_data()))
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _page_inert(page) -> None:
+    """An exhibit's page copied into the agreement, without what would act or mislead there: its
+    key into its own file's structure tree (in the agreement's tree the same key names the
+    agreement's paragraphs), and actions that run when the page opens or a link is clicked."""
+    from pypdf.generic import NameObject
+
+    for key in ("/StructParents", "/AA"):
+        page.pop(NameObject(key), None)
+    for annotation in page.get("/Annots") or []:
+        annotation = annotation.get_object()
+        annotation.pop(NameObject("/AA"), None)
+        action = annotation.get("/A")
+        if action is not None and action.get_object().get("/S") != "/URI":
+            annotation.pop(NameObject("/A"), None)
 
 
 def _long_date(d: date) -> str:
@@ -257,8 +439,31 @@ def _parties(note: Note, document: str) -> dict:
     }
 
 
+# The exhibits the agreement's text says are attached: section 4(c), the Registration Rights Agreement.
+AGREEMENT_EXHIBITS = {"A": "the Registration Rights Agreement (section 4(c))"}
+
+
+def agreement_exhibits(note: Note) -> list[NoteExhibit]:
+    """The note's exhibits in the agreement's order (A, B, … Z, AA); refused, naming what is missing,
+    without each exhibit the agreement's text says is attached hereto."""
+    exhibits = sorted(note.exhibits.all(), key=lambda e: (len(e.label), e.label))
+    missing = [
+        f"Exhibit {label}, {what}"
+        for label, what in AGREEMENT_EXHIBITS.items()
+        if label not in {e.label for e in exhibits}
+    ]
+    if missing:
+        raise refuse(
+            "exhibits",
+            f"the agreement says {' and '.join(missing)} is attached hereto; attach it to {note} first",
+        )
+    return exhibits
+
+
 def agreement_produce(*, note: Note, by=None, job="") -> Document:
-    """The Convertible Note Agreement with every blank filled in from the note."""
+    """The Convertible Note Agreement with every blank filled in from the note, and its exhibits
+    after the signature page."""
+    exhibits = agreement_exhibits(note)
     first_bill = engine.accrual.next_due_date(note.agreement_date, note.calendar)
     context = _parties(note, "Convertible Note Agreement") | {
         "agreement_date": _long_date(note.agreement_date),
@@ -279,6 +484,7 @@ def agreement_produce(*, note: Note, by=None, job="") -> Document:
         title=f"Convertible Note Agreement {note.number}",
         template="documents/agreement.html",
         context=context,
+        exhibits=exhibits,
         note=note,
         holder=note.holder,
         by=by,

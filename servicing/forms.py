@@ -385,3 +385,13 @@ class QuoteForm(forms.Form):
         except engine.RuleError as e:
             raise ValidationError(e.message) from None
         return on
+
+
+class ExhibitForm(SubmitOnce):
+    """An exhibit to a note's agreement: the service checks the label and the file."""
+
+    label = forms.CharField(max_length=7, help_text='As the agreement names it: "A" for Exhibit A.')
+    title = forms.CharField(
+        max_length=200, help_text="As its cover page prints it, e.g. Registration Rights Agreement."
+    )
+    pdf = forms.FileField(label="PDF", help_text="A PDF of at most 20 MB.")

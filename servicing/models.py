@@ -547,6 +547,58 @@ class Document(WriteOnce):
         return f"{self.title} (v{self.version})"
 
 
+class NoteExhibit(models.Model):
+    """A PDF exhibit to a note's agreement (Exhibit A, the Registration Rights Agreement of section
+    4(c)): the produced agreement carries it after the signature page. Kept as uploaded, never
+    altered; one that no produced document carries may be deleted and attached again."""
+
+    note = models.ForeignKey("notes.Note", on_delete=models.PROTECT, related_name="exhibits")
+    label = models.CharField(max_length=7, help_text='As the agreement names it: "A" for Exhibit A.')
+    title = models.CharField(max_length=200, validators=[one_line], help_text="e.g. Registration Rights Agreement")
+    pdf = models.FileField("PDF", upload_to="exhibits/", max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveIntegerField()
+    pages = models.PositiveIntegerField()
+    pdfa = models.CharField(
+        "PDF/A", max_length=4, blank=True, help_text="The PDF/A part and level the file declares (3B, 1A…), if any."
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    job = models.CharField(max_length=40, blank=True, help_text="The job that attached it, when no user did.")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    documents = models.ManyToManyField(Document, through="DocumentExhibit", related_name="exhibits", blank=True)
+
+    history = HistoricalRecords()
+
+    altered = "exhibits are never altered: delete it (while no document carries it) and attach it again"
+
+    class Meta:
+        ordering = ["note", "label"]
+        constraints = [models.UniqueConstraint(fields=["note", "label"], name="one_exhibit_per_label")]
+
+    def __str__(self):
+        return f"Exhibit {self.label} to {self.note}: {self.title}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(self.altered)
+        super().save(*args, **kwargs)
+
+
+class DocumentExhibit(models.Model):
+    """An exhibit a produced document carries: kept while the document is, so the exhibit is too."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    exhibit = models.ForeignKey(NoteExhibit, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["document", "exhibit"], name="one_row_per_document_exhibit")]
+
+    def __str__(self):
+        return f"{self.exhibit} in {self.document}"
+
+
 class StatementDelivery(models.Model):
     """The e-mail of one holder's statement for one month: queued, sent, or failed with its error."""
 

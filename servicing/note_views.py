@@ -58,6 +58,7 @@ def note_detail(request, pk):
         "default_events": DefaultEvent.objects.filter(note=note).prefetch_related("waivers").order_by("-occurred_on"),
         "default_periods": note.default_periods.order_by("start"),
         "documents": note.documents.order_by("-created_at", "-pk")[:20],
+        "exhibits": note.exhibits.select_related("uploaded_by"),
         "actions": [(kind, form.title) for kind, form in WORKFLOWS.items() if request.user.has_perm(form.permission)],
         "chart": _note_chart(note),
     }

@@ -38,6 +38,7 @@ from servicing.forms import (
     WORKFLOWS,
     ClosingPriceForm,
     CorporateActionForm,
+    ExhibitForm,
     WarrantAssignmentForm,
     WarrantExerciseForm,
 )
@@ -50,6 +51,7 @@ from servicing.models import (
     DefaultEvent,
     Document,
     JobRun,
+    NoteExhibit,
     Payment,
     PaymentReversal,
     Prepayment,
@@ -403,6 +405,38 @@ def document_produce(request, pk, kind):
     produce = PRODUCERS.get(kind) or _not_found()
     _act(request, lambda: produce(note, request.user, request.POST), lambda document: f"Produced {document}.")
     return redirect(reverse("notes:detail", args=[note.pk]) + "#documents")
+
+
+def exhibit_attach(request, pk):
+    """Attach a PDF exhibit to a note; its agreement carries it after the signature page."""
+    require(request.user, "servicing.add_noteexhibit")
+    note = get_object_or_404(Note, pk=pk)
+    form = ExhibitForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        # Read one byte past the most an exhibit may be: the service refuses a longer file, and a
+        # larger upload is never read whole into memory.
+        content = d["pdf"].read(documents.EXHIBIT_MAX_BYTES + 1)
+        try:
+            exhibit = form.record_once(
+                lambda: documents.exhibit_attach(
+                    note=note, label=d["label"], title=d["title"], content=content, by=request.user
+                )
+            )
+        except ValidationError as e:
+            add_service_errors(form, e)
+        else:
+            messages.success(request, f"Attached {exhibit}.")
+            return redirect(reverse("notes:detail", args=[note.pk]) + "#documents")
+    context = {"form": form, "note": note, "title": "Attach an exhibit", "section": "notes"}
+    return render(request, "servicing/exhibit_form.html", context)
+
+
+def exhibit_pdf(request, pk):
+    require(request.user, "servicing.view_noteexhibit")
+    exhibit = get_object_or_404(NoteExhibit, pk=pk)
+    name = f"exhibit-{exhibit.label}-{exhibit.note.number}.pdf".replace("/", "-")
+    return FileResponse(exhibit.pdf.open("rb"), as_attachment=True, filename=name, content_type="application/pdf")
 
 
 @require_POST

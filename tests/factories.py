@@ -163,3 +163,24 @@ class DefaultEventFactory(RecordedFactory):
     occurred_on = date(2024, 3, 1)
     today = factory.SelfAttribute("occurred_on")
     record = staticmethod(services.default_record)
+
+
+def exhibit_pdf(*, pages: int = 2, heading: str = "REGISTRATION RIGHTS AGREEMENT", variant="pdf/a-3u") -> bytes:
+    """A PDF of `pages` pages, each saying "<heading> page n of pages", printed by WeasyPrint as the
+    PDF/A `variant` says (None: plain, no PDF/A)."""
+    from weasyprint import HTML
+
+    body = "".join(
+        f'<p style="page-break-after: always">{heading} page {n} of {pages}</p>' for n in range(1, pages + 1)
+    )
+    head = f'<head><meta charset="utf-8"><title>{heading}</title></head>'
+    html = f'<!doctype html><html lang="en">{head}<body>{body}</body></html>'
+    return HTML(string=html).write_pdf(pdf_variant=variant)
+
+
+def exhibit_attached(note, *, label: str = "A", title: str = "Registration Rights Agreement", content=None, by=None):
+    """Exhibit `label` attached to `note` through its service (by default the Registration Rights
+    Agreement of section 4(c), two pages)."""
+    from servicing.documents import exhibit_attach
+
+    return exhibit_attach(note=note, label=label, title=title, content=content or exhibit_pdf(), by=by)

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from servicing import documents
 from servicing.close import close_books
 from servicing.simulate import simulate
-from tests.factories import UserFactory
+from tests.factories import UserFactory, exhibit_attached
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -95,6 +95,7 @@ def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login
     from servicing import services
 
     UserFactory(username="chief", roles=["admin"], is_staff=True)
+    exhibit_attached(note)
     documents.agreement_produce(note=note)
     services.payment_record(note=note, received_on=date(2024, 2, 5), amount=Decimal("100.00"), by=staff)
     login("chief")

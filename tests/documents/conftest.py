@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from tests.factories import HolderFactory, IssuerFactory, NoteFactory
+from tests.factories import HolderFactory, IssuerFactory, NoteFactory, exhibit_attached
 
 
 @pytest.fixture
@@ -18,8 +18,9 @@ def innovo(db):
 
 
 @pytest.fixture
-def agreement_note(innovo, staff):
-    """The agreement's own note: 500,000.00 at 7.5 % from 15 June 2004 to 15 June 2005."""
+def bare_agreement_note(innovo, staff):
+    """The agreement's own note: 500,000.00 at 7.5 % from 15 June 2004 to 15 June 2005, no exhibit
+    attached."""
     holder = HolderFactory(
         name="Ann Lee", email="ann@example.com", notice_address="18 Orchard Lane\nKnoxville, TN 37919"
     )
@@ -32,3 +33,10 @@ def agreement_note(innovo, staff):
         conversion_price=D("2.3232"),
         by=staff,
     )
+
+
+@pytest.fixture
+def agreement_note(bare_agreement_note):
+    """The agreement's own note with its Exhibit A, the Registration Rights Agreement (two pages)."""
+    exhibit_attached(bare_agreement_note)
+    return bare_agreement_note

@@ -18,8 +18,8 @@ from django.utils.text import slugify
 from holders.models import Holder
 from notes.models import CorporateAction, Issuer, Note, SuccessorSecurity, SupplementalAgreement
 from servicing import clock, documents, lifecycle, services
-from servicing.models import Conversion, DefaultEvent, Document, Notice, Payment, Prepayment
-from tests.factories import DefaultEventFactory, PaymentFactory
+from servicing.models import Conversion, DefaultEvent, Document, NoteExhibit, Notice, Payment, Prepayment
+from tests.factories import DefaultEventFactory, PaymentFactory, exhibit_attached
 from tests.helpers import pdf_pages
 
 pytestmark = pytest.mark.django_db
@@ -109,9 +109,11 @@ def assert_printed_as_text(document: Document, listener, *, shown: list[str], fi
         for attack in attacks(listener.host):
             if attack in field:
                 assert squeezed(attack) in text, attack
-    for number, page in enumerate(pages, 1):
+    # The document's own pages, before the exhibits an agreement carries (each behind a cover page).
+    own = pages[: len(pages) - sum(exhibit.pages + 1 for exhibit in document.exhibits.all())]
+    for number, page in enumerate(own, 1):
         assert squeezed(footer) in page, f"no footer on page {number}"
-        assert f"Page{number}of{len(pages)}" in page
+        assert f"Page{number}of{len(own)}" in page
     assert PASSWD_LINE not in text
     assert embedded_files(document.pdf.path).startswith("0 embedded files")
 
@@ -197,13 +199,16 @@ def test_the_payload_is_in_every_field_it_is_meant_to_be_in(hostile, listener):
 
 
 def test_the_agreement_prints_record_text_as_text(hostile, listener):
+    exhibit = exhibit_attached(hostile.note)
+    fill(NoteExhibit, exhibit.pk, listener.host, "title")  # printed on its cover page
     document = documents.agreement_produce(note=hostile.note)
     issuer, holder = hostile.issuer, hostile.holder
     assert_printed_as_text(
         document,
         listener,
         shown=[hostile.note.number, holder.name, holder.notice_address, issuer.name, issuer.jurisdiction]
-        + [issuer.notice_address, issuer.signatory_name, issuer.signatory_title],
+        + [issuer.notice_address, issuer.signatory_name, issuer.signatory_title]
+        + [NoteExhibit.objects.get(pk=exhibit.pk).title],
         figures=["$365,000.00 (Three Hundred Sixty-Five Thousand and 00/100 Dollars)", "IN WITNESS WHEREOF"],
         footer="Convertible Note Agreement 1\n;content:url(",
     )

@@ -18,7 +18,7 @@ from servicing.models import Document, JobRun, SpentToken
 from servicing.selectors import note_balances
 from servicing.web import spreadsheet_safe
 from tests.conftest import once
-from tests.factories import ClosingPriceFactory, HolderFactory, NoteFactory, UserFactory
+from tests.factories import ClosingPriceFactory, HolderFactory, NoteFactory, UserFactory, exhibit_attached
 from tests.helpers import refused, refused_at, row_counts
 from tests.web.test_security import patterns
 
@@ -44,6 +44,7 @@ def test_the_history_page_shows_an_old_version_and_saves_nothing_whoever_posts(c
 
 def test_admin_actions_need_the_permission_they_change_things_with(client, make_note):
     note = make_note()
+    exhibit_attached(note)  # the agreement's Exhibit A (section 4(c))
     actions = {"_selected_action": [note.pk], "index": 0}
     client.force_login(UserFactory(username="viewer", roles=["viewer"], is_staff=True))
     client.post("/admin/notes/note/", actions | {"action": "produce_agreement"})
@@ -220,6 +221,7 @@ def test_a_login_lasts_a_working_day(client, staff):
 
 def test_every_page_sends_a_content_security_policy_and_a_preview_is_sandboxed(client, make_note):
     note = make_note()  # the record each page about a record (pk 1) opens on
+    exhibit_attached(note)
     document = documents.agreement_produce(note=note)
     preview = reverse("servicing:document_preview", args=[document.pk])
     assert client.get(reverse("login"))["Content-Security-Policy"]

@@ -26,7 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from notes.models import Note
 from servicing import approvals, views
 from servicing.forms import WORKFLOWS
-from servicing.models import APPROVE, Document
+from servicing.models import APPROVE, Document, NoteExhibit
 from tests.web.world import (
     PASSWORDS,
     ROLES,
@@ -34,6 +34,7 @@ from tests.web.world import (
     Fingerprint,
     Sessions,
     TableChange,
+    Upload,
     add_inputs,
     current_values,
     is_approvable,
@@ -42,6 +43,7 @@ from tests.web.world import (
     models_by_table,
     once,
     quiet_request_logs,
+    uploads_opened,
     with_a_text_changed,
     workflow_inputs,
     world_for_module,
@@ -100,7 +102,7 @@ class Case:
         return f"{match.namespace}:{match.url_name}" if match.namespace else (match.url_name or "")
 
     def body(self, role: str) -> dict:
-        return self.data(role) if callable(self.data) else self.data
+        return uploads_opened(self.data(role) if callable(self.data) else self.data)
 
 
 # What every admin action is posted with: the confirmation and every value an action asks for.
@@ -279,6 +281,10 @@ def staff_cases(world, sessions: Sessions) -> list[Case]:
     values = {"issuer": acme, "kind": "combination", "effective_on": ISO, "ratio": "0.5"}
     cases.append(Case(url, sessions.form_data(url, values) | once()))
     cases.append(Case(reverse("servicing:statements"), {"month": "2025-01"} | once()))
+    url = reverse("servicing:exhibit_attach", args=[late.pk])
+    values = {"label": "B", "title": "Side letter", "pdf": Upload()}
+    cases.append(Case(url, sessions.form_data(url, values) | once()))
+    cases.append(Case(reverse("servicing:exhibit_pdf", args=[world.target(NoteExhibit).pk])))
     document = Document.objects.order_by("pk").first()
     cases.append(Case(reverse("servicing:document_preview", args=[document.pk])))
     cases.append(Case(reverse("servicing:document_pdf", args=[document.pk])))
@@ -334,6 +340,7 @@ ADDED_BESIDE = {
     "notes_successorsecurity": {"notes.add_corporateaction"},
     "notes_supplementalagreement": {APPROVE},  # an approved reclassification, merger or sale (section 5)
     "notes_supplementalagreement_notes": {APPROVE},
+    "servicing_documentexhibit": {"servicing.add_document"},  # the exhibits an agreement produced carries
     "notes_reviewflag": {APPROVE},  # raised by an approved corporate action
 }
 # Columns a request may change without the model's own change permission, and what may change them.

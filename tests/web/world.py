@@ -7,6 +7,7 @@ admin has a row and every kind of record that waits for a second pair of eyes ha
 the rules refuse is kept in `World.problems` instead of stopping the build: the tests report it.
 """
 
+import functools
 import json
 import logging
 import secrets
@@ -37,6 +38,7 @@ from tests.factories import (
     NoteFactory,
     PaymentFactory,
     UserFactory,
+    exhibit_pdf,
 )
 
 # A Wednesday. The demo dates its notes around today; its first note (agreement 2004, maturity 2005) can
@@ -401,6 +403,28 @@ class Sessions:
 # Plausible input
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A PDF file in a form's data: each request sends a fresh copy (a file is read once)."""
+
+    name: str = "exhibit.pdf"
+
+    def file(self):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        return SimpleUploadedFile(self.name, side_letter(), "application/pdf")
+
+
+@functools.cache
+def side_letter() -> bytes:
+    return exhibit_pdf(pages=1, heading="SIDE LETTER")
+
+
+def uploads_opened(data: dict) -> dict:
+    """`data` with each Upload replaced by a file to send."""
+    return {k: v.file() if isinstance(v, Upload) else v for k, v in data.items()}
+
+
 def workflow_inputs(world: World) -> dict:
     """Valid input for each staff workflow (servicing.forms.WORKFLOWS), with the note it is recorded on."""
     t = TODAY.isoformat()
@@ -494,6 +518,7 @@ def add_inputs(world: World) -> dict:
             "principal_requested": "500.00",
         },
         "servicing.accelerationnotice": {"note": late.pk, "notice_sent": t, "method": "personal_delivery"},
+        "servicing.noteexhibit": {"note": late.pk, "label": "B", "title": "Side letter", "pdf": Upload()},
         "auth.user": {"username": "newcomer", "password1": "Pass-word-4711", "password2": "Pass-word-4711"},
         "auth.group": {"name": "newcomers"},
         "django_celery_beat.periodictask": {
