@@ -361,8 +361,9 @@ class CorporateActionAdmin(ApprovableAdmin):
     list_filter = ["kind", "issuer"]
     search_fields = ["issuer__name", "successor", "description"]
     form = SecuritiesForm
-    add_fields = ["issuer", "kind", "effective_on", "ratio", "successor", "security_1", "per_share_1"]
-    add_fields += ["security_2", "per_share_2", "security_3", "per_share_3", "description"]
+    add_fields = ["issuer", "kind", "effective_on", "ratio", "successor", *CorporateAction.SUCCESSOR_FACTS]
+    add_fields += ["security_1", "per_share_1", "security_2", "per_share_2", "security_3", "per_share_3"]
+    add_fields += ["description"]
     inlines = [SuccessorSecurityInline]
 
     def record(self, request, data):
@@ -379,6 +380,7 @@ class CorporateActionAdmin(ApprovableAdmin):
             effective_on=data["effective_on"],
             ratio=data.get("ratio"),
             successor=data.get("successor", ""),
+            **{field: data.get(field, "") for field in CorporateAction.SUCCESSOR_FACTS},
             securities=securities,
             description=data.get("description", ""),
             by=request.user,
@@ -394,8 +396,7 @@ class SupplementalAgreementAdmin(ProduceDocuments, HistoryAdmin, ReadOnlyAdmin):
     @admin.action(description="Produce the supplemental agreement of each note (PDF)", permissions=["produce"])
     def produce_documents(self, request, queryset):
         def produce(agreement):
-            for note in agreement.notes.all():
-                documents.supplemental_agreement_produce(agreement=agreement, note=note, by=request.user)
+            documents.supplemental_agreements_produce(agreement=agreement, by=request.user)
 
         act_on_each(request, queryset, produce, "produced")
 

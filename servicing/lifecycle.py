@@ -292,6 +292,10 @@ def corporate_action_record(
     successor: str = "",
     securities: list[tuple[str, Decimal]] = (),
     description: str = "",
+    successor_jurisdiction: str = "",
+    successor_notice_address: str = "",
+    successor_signatory_name: str = "",
+    successor_signatory_title: str = "",
     by=None,
 ) -> CorporateAction:
     """A split or combination (recorded, flagged for review), or a reclassification, merger or sale
@@ -323,6 +327,10 @@ def corporate_action_record(
         effective_on=effective_on,
         ratio=ratio,
         successor=successor,
+        successor_jurisdiction=successor_jurisdiction,
+        successor_notice_address=successor_notice_address,
+        successor_signatory_name=successor_signatory_name,
+        successor_signatory_title=successor_signatory_title,
         description=description,
         recorded_by=by,
     )

@@ -41,3 +41,12 @@ def percent(rate: Decimal) -> str:
 def conversion_price_display(note) -> Decimal:
     """The note's conversion price as pages and documents show it."""
     return selectors.conversion_price_display(note)
+
+
+@register.filter
+def quantity(value: Decimal | str) -> str:
+    """An amount of a security per share, exactly as recorded, without the column's trailing
+    zeros: 0.5000000000 → 0.5, 1250 → 1,250."""
+    exact = Decimal(value).normalize()
+    places = max(0, -exact.as_tuple().exponent)
+    return f"{exact:,.{places}f}"
