@@ -342,6 +342,30 @@ def corporate_action_record(
     return action
 
 
+@transaction.atomic
+def corporate_action_successor_record(
+    *,
+    action: CorporateAction,
+    jurisdiction: str,
+    notice_address: str,
+    signatory_name: str,
+    signatory_title: str,
+    by=None,
+) -> CorporateAction:
+    """The successor's particulars that its supplemental agreement prints (section 5), given or
+    corrected after the action was recorded. They are a party's particulars, like a holder's
+    address, not a term of the action: kept in its history, with no second approval."""
+    if not action.successor.strip():
+        raise refuse("successor", f"{action} names no successor: the Company signs its supplemental agreement")
+    action = CorporateAction.objects.select_for_update().get(pk=action.pk)
+    action.successor_jurisdiction = jurisdiction.strip()
+    action.successor_notice_address = notice_address.strip()
+    action.successor_signatory_name = signatory_name.strip()
+    action.successor_signatory_title = signatory_title.strip()
+    stamp(action, by).save(update_fields=list(CorporateAction.SUCCESSOR_FACTS))
+    return action
+
+
 def corporate_action_apply(*, action: CorporateAction, by) -> None:
     """A split flags the issuer's notes for review and changes no term; a reclassification, merger
     or sale makes the supplemental agreement and flags each note's holder notice as due."""

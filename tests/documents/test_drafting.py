@@ -426,3 +426,68 @@ def test_a_table_that_runs_onto_another_page_repeats_its_headings(make_note, iss
     assert len(with_rows) >= 2
     for page in with_rows:
         assert "Security" in page and ("Amount per share of common stock" in page or "Amount for the principal" in page)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Where staff record the facts
+
+
+def test_staff_record_a_successors_facts_with_its_merger(client, issuer):
+    from notes.models import CorporateAction
+    from tests.conftest import once
+
+    client.force_login(UserFactory(username="clerk", roles=["servicer"]))
+    form = {
+        "issuer": issuer.pk,
+        "kind": "merger",
+        "effective_on": "2024-04-01",
+        "successor": "Acquirer Holdings Inc.",
+        "successor_jurisdiction": "Nevada",
+        "successor_notice_address": "1 Market Street\r\nSan Francisco, CA 94105",
+        "successor_signatory_name": "Maria Chen",
+        "successor_signatory_title": "President",
+        "security_1": "Acquirer common stock",
+        "per_share_1": "0.5",
+    }
+    response = client.post(reverse("servicing:corporate_action"), once(form))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    action = CorporateAction.objects.get()
+    recorded = [getattr(action, field) for field in CorporateAction.SUCCESSOR_FACTS]
+    assert recorded == ["Nevada", "1 Market Street\r\nSan Francisco, CA 94105", "Maria Chen", "President"]
+
+
+def test_the_admin_shows_every_fact_a_document_prints_of_a_party(client, issuer, harbor):
+    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
+    holder_page = client.get(f"/admin/holders/holder/{harbor.pk}/change/").content.decode()
+    for field in ("notice_address", "entity_type", "organized_in", "signatory_name", "signatory_title"):
+        assert f'name="{field}"' in holder_page, field
+    issuer_page = client.get(f"/admin/notes/issuer/{issuer.pk}/change/").content.decode()
+    for field in ("jurisdiction", "notice_address", "signatory_name", "signatory_title"):
+        assert f'name="{field}"' in issuer_page, field
+    action_page = client.get("/admin/notes/corporateaction/add/").content.decode()
+    for field in ("successor", "successor_jurisdiction", "successor_notice_address", "successor_signatory_name"):
+        assert f'name="{field}"' in action_page, field
+
+
+def test_the_successors_particulars_are_recorded_after_its_merger_in_the_admin(
+    client, make_note, issuer, staff, approve
+):
+    from notes.models import CorporateAction
+
+    note = make_note()
+    agreement = merger(issuer, staff, approve, successor_signatory_name="", successor_signatory_title="")
+    with refused("document", "successor Acquirer Holdings Inc.'s signatory name"):
+        documents.supplemental_agreement_produce(agreement=agreement, note=note)
+    client.force_login(UserFactory(username="clerk", is_staff=True, roles=["servicer"]))
+    action = {"action": "record_successor", "_selected_action": [agreement.action_id], "_confirm": "1"}
+    facts = {"jurisdiction": "Nevada", "notice_address": "1 Market Street", "signatory_name": "Maria Chen"}
+    page = client.post("/admin/notes/corporateaction/", action | facts | {"signatory_title": "President"}, follow=True)
+    assert [str(m) for m in page.context["messages"]] == ["1 item(s) recorded."]
+    recorded = CorporateAction.objects.get(pk=agreement.action_id)
+    assert (recorded.successor_signatory_name, recorded.successor_signatory_title) == ("Maria Chen", "President")
+    latest = recorded.history.first()  # the history keeps who gave the particulars, and what was there before
+    assert latest.history_user.username == "clerk" and latest.prev_record.successor_signatory_name == ""
+    agreement.refresh_from_db()
+    document = documents.supplemental_agreement_produce(agreement=agreement, note=note)
+    text = kept(document, "supplemental-after-particulars")
+    assert "Name: Maria Chen" in text
