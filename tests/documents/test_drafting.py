@@ -127,13 +127,13 @@ def test_the_conversion_notice_is_signed_by_the_entity_holder_and_dated_the_day_
     conversion = converted(make_note(holder=harbor, conversion_price=None), staff, approve)
     document = documents.conversion_notice_produce(conversion=conversion)
     text = kept(document, "conversion-notice-entity")
-    assert document.title == "Notice of conversion CN-00001, dated February 15, 2024"
+    assert document.title == f"Notice of conversion {conversion.note.number}, dated February 15, 2024"
     for said in (
         "Date: February 15, 2024",
         "elects to convert $100,000.00 of the principal amount",
         "conversion price of $2.090000 per share",
         "Harbor Point Capital LLC By: Name: Dana Whitfield Title: Managing Member",
-        "Notice of conversion CN-00001, dated February 15, 2024 Page 1 of 1",
+        f"Notice of conversion {conversion.note.number}, dated February 15, 2024 Page 1 of 1",
     ):
         assert said in text, said
 
@@ -146,7 +146,7 @@ def test_the_conversion_confirmation_is_dated_as_of_the_conversion_date_with_its
     with clock.pinned(date(2026, 11, 27)):  # produced long after: still speaks as of February 15, 2024
         document = documents.conversion_confirmation_produce(conversion=conversion)
     text = kept(document, "conversion-confirmation-individual")
-    assert document.title == "Confirmation of conversion CN-00001, as of February 15, 2024"
+    assert document.title == f"Confirmation of conversion {conversion.note.number}, as of February 15, 2024"
     # 100,000.00 + the interest of 1–14 February (14 days at 100.00) = 101,400.00; ÷ 2.09 = 48,516.7… → 48,517.
     for said in (
         "Dated as of: February 15, 2024",
@@ -175,7 +175,7 @@ def test_the_prepayment_notice_is_dated_the_day_it_is_sent_and_calculated_as_of_
     with clock.pinned(date(2026, 11, 27)):
         document = documents.prepayment_notice_produce(prepayment=prepayment)
     text = kept(document, "prepayment-notice-entity")
-    assert document.title == "Notice of prepayment CN-00001, dated April 11, 2024"
+    assert document.title == f"Notice of prepayment {note.number}, dated April 11, 2024"
     for said in (
         "Date: April 11, 2024",
         "elects to prepay $65,000.00 of the principal amount",
@@ -185,7 +185,7 @@ def test_the_prepayment_notice_is_dated_the_day_it_is_sent_and_calculated_as_of_
         "Total payable on April 22, 2024",
         "Calculated as of the date of this notice, April 11, 2024",
         "Innovo Group Inc. By: Name: Samuel J. Furrow, Jr. Title: Chief Executive Officer",
-        "Notice of prepayment CN-00001, dated April 11, 2024",
+        f"Notice of prepayment {note.number}, dated April 11, 2024",
     ):
         assert said in text, said
     assert "2026" not in text and "Calculated on" not in text
@@ -199,7 +199,7 @@ def test_the_supplemental_agreement_is_made_by_the_successor_as_of_its_effective
     agreement = merger(issuer, staff, approve)
     document = documents.supplemental_agreement_produce(agreement=agreement, note=note)
     text = kept(document, "supplemental-agreement-entity")
-    assert document.title == "Supplemental agreement CN-00001, as of April 1, 2024"
+    assert document.title == f"Supplemental agreement {note.number}, as of April 1, 2024"
     for said in (
         'made as of April 1, 2024 by Acquirer Holdings Inc., a Nevada corporation (the "Successor")',
         'Innovo Group Inc., a Delaware corporation (the "Company")',
