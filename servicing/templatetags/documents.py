@@ -6,6 +6,7 @@ from django import template
 
 from servicing import selectors
 from servicing.engine.conversion import PRICE_PLACES
+from servicing.engine.money import to_cents
 
 register = template.Library()
 
@@ -15,7 +16,7 @@ def money(value: Decimal | int | None) -> str:
     """Dollars as a document prints them: 1234.5 → $1,234.50, -12 → -$12.00, -0.00 → $0.00."""
     if value is None:
         return ""
-    cents = Decimal(value).quantize(Decimal("0.01"))
+    cents = to_cents(Decimal(value))  # the one rounding of money: half up
     if not cents:
         cents = abs(cents)  # a sum of reversed entries can be -0.00
     sign = "-" if cents < 0 else ""

@@ -491,3 +491,25 @@ def test_the_successors_particulars_are_recorded_after_its_merger_in_the_admin(
     document = documents.supplemental_agreement_produce(agreement=agreement, note=note)
     text = kept(document, "supplemental-after-particulars")
     assert "Name: Maria Chen" in text
+
+
+def test_each_document_names_itself_alike_in_its_title_its_footers_and_its_row(
+    make_note, issuer, harbor, staff, approve
+):
+    closes_for(issuer)
+    note = make_note(holder=harbor, conversion_price=None)
+    conversion = converted(note, staff, approve)
+    agreement = merger(issuer, staff, approve)
+    made = {
+        "CONVERTIBLE NOTE AGREEMENT": documents.agreement_produce(note=note),
+        "NOTICE OF CONVERSION": documents.conversion_notice_produce(conversion=conversion),
+        "CONFIRMATION OF CONVERSION": documents.conversion_confirmation_produce(conversion=conversion),
+        "NOTICE OF PREPAYMENT": documents.prepayment_notice_produce(prepayment=prepaid(make_note(), staff, approve)),
+        "SUPPLEMENTAL AGREEMENT": documents.supplemental_agreement_produce(agreement=agreement, note=note),
+    }
+    for heading, document in made.items():
+        assert document.title.upper().startswith(heading), (heading, document.title)
+        assert f"<title>{document.title}</title>" in document.html
+        pages = pdf_pages(document)
+        for number, page in enumerate(pages, 1):
+            assert f"{document.title} Page {number} of {len(pages)}" in " ".join(page.split()), (heading, number)
