@@ -489,9 +489,10 @@ def _supplemental_context(agreement: SupplementalAgreement, note: Note) -> dict:
     context = _parties(
         note, f"supplemental agreement for note {note.number}", company_signs=successor is None, missing=missing
     )
-    principal = ledger_sums(LedgerEntry.objects.filter(note=note, effective_on__lte=agreement.effective_on))[
-        "principal"
-    ]
+    # The illustration's principal is the one on the effective date, or, while the note's books are
+    # not yet closed through that day, on the last day they are (and the document says which).
+    principal_on = min(agreement.effective_on, note.closed_through or agreement.effective_on)
+    principal = ledger_sums(LedgerEntry.objects.filter(note=note, effective_on__lte=principal_on))["principal"]
     shares = engine.conversion.shares_for(principal, note.conversion_price)
     effective = _long_date(agreement.effective_on)
     return context | {
@@ -501,6 +502,7 @@ def _supplemental_context(agreement: SupplementalAgreement, note: Note) -> dict:
         "successor": successor,
         "signer": successor or context["company"],
         "securities": [(s, engine.conversion.successor_units(shares, s.per_share)) for s in action.securities.all()],
+        "principal_on": _long_date(principal_on),
         "principal_on_effective": principal,
         "shares_for_principal": shares,
         "effective": effective,

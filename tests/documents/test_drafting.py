@@ -12,8 +12,9 @@ import pytest
 from django.urls import reverse
 
 from holders.models import Holder
-from notes.models import Issuer, SupplementalAgreement
+from notes.models import Issuer, Note, SupplementalAgreement
 from servicing import clock, documents, lifecycle, services
+from servicing.close import close_books
 from servicing.models import Document
 from tests.factories import ClosingPriceFactory, PaymentFactory, UserFactory
 from tests.helpers import pdf_pages, pdf_text, refused, row_counts
@@ -197,6 +198,15 @@ def test_the_supplemental_agreement_is_made_by_the_successor_as_of_its_effective
     note = make_note(holder=harbor)
     converted(note, staff, approve, principal=D("100000.00"))
     agreement = merger(issuer, staff, approve)
+    # Before the books are closed through the effective date, the illustration says how far they are.
+    note = Note.objects.get(pk=note.pk)
+    closed = note.closed_through
+    text = pdf_text(documents.supplemental_agreement_produce(agreement=agreement, note=note), layout=False)
+    assert closed < date(2024, 4, 1)
+    assert f"The principal outstanding on {closed:%B} {closed.day}, 2024, $265,000.00, converts into 132,500" in text
+    with clock.pinned(date(2024, 4, 20)):
+        close_books()
+    note.refresh_from_db()
     document = documents.supplemental_agreement_produce(agreement=agreement, note=note)
     text = kept(document, "supplemental-agreement-entity")
     assert document.title == f"Supplemental agreement {note.number}, as of April 1, 2024"
