@@ -523,3 +523,20 @@ def test_each_document_names_itself_alike_in_its_title_its_footers_and_its_row(
         pages = pdf_pages(document)
         for number, page in enumerate(pages, 1):
             assert f"{document.title} Page {number} of {len(pages)}" in " ".join(page.split()), (heading, number)
+
+
+def test_the_admin_refuses_every_supplemental_agreement_of_a_merger_while_one_lacks_a_fact(
+    client, make_note, issuer, holder, harbor, staff, approve
+):
+    make_note()
+    make_note(holder=harbor)
+    agreement = merger(issuer, staff, approve)
+    Holder.objects.filter(pk=holder.pk).update(notice_address="")
+    client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
+    before = stored()
+    action = {"action": "produce_documents", "_selected_action": [agreement.pk]}
+    page = client.post("/admin/notes/supplementalagreement/", action, follow=True)
+    [said] = [str(m) for m in page.context["messages"]]
+    assert said.startswith(f"{agreement}: the supplemental agreement for note ")
+    assert said.endswith("cannot be produced until these are recorded: holder Ann Lee's notice address")
+    assert stored() == before
