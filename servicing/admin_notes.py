@@ -193,9 +193,19 @@ class NoteAdmin(ProduceDocuments, HistoryAdmin):
     def produce_agreement(self, request, queryset):
         act_on_each(request, queryset, lambda n: documents.agreement_produce(note=n, by=request.user), "produced")
 
-    @admin.action(description="Produce the notice of default (PDF)", permissions=["produce"])
+    @admin.action(description="Produce a notice of default (PDF)…", permissions=["produce"])
     def produce_default_notice(self, request, queryset):
-        act_on_each(request, queryset, lambda n: documents.default_notice_produce(note=n, by=request.user), "produced")
+        def produce(note, data):
+            return documents.default_notice_produce(note=note, as_of=data["as_of"], by=request.user)
+
+        intro = (
+            "Each notice is dated the day you give (today if left blank) and states the Events of Default "
+            "continuing and the amounts owing at the end of that day; it is refused for a note with no "
+            "Event of Default continuing then:"
+        )
+        return action_with_form(
+            self, request, queryset, NoticeDateForm, produce, intro=intro, button="Produce", done="produced"
+        )
 
     @admin.action(
         description="Replay the ledger of the selected notes (posts only corrections)", permissions=["change"]
@@ -246,6 +256,14 @@ class AssignmentAdmin(ApprovableAdmin):
             description=data.get("description", ""),
             by=request.user,
         )
+
+
+class NoticeDateForm(forms.Form):
+    as_of = forms.DateField(
+        required=False,
+        label="Date of the notice",
+        help_text="Blank for today; not in the future, not before the agreement date.",
+    )
 
 
 class EndsOnForm(forms.Form):

@@ -11,6 +11,7 @@ import mimetypes
 import threading
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -26,9 +27,12 @@ from django.utils.text import slugify
 
 from holders.models import Holder
 from notes.models import CorporateAction, Issuer, Note, SupplementalAgreement
-from servicing import engine
-from servicing.models import AccelerationNotice, Conversion, Document, LedgerEntry, Prepayment
-from servicing.selectors import conversion_price_display, ledger_sums, note_balances, note_events, note_terms
+from servicing import clock, engine, selectors
+from servicing.engine import keys
+from servicing.engine.calendar import ONE_DAY
+from servicing.models import AccelerationNotice, Conversion, DefaultPeriod, Document, LedgerEntry, Prepayment
+from servicing.month_ends import replay_through
+from servicing.selectors import conversion_price_display, ledger_sums, note_events, note_terms
 from servicing.services import refuse
 from servicing.statements import month_start, statement_for
 from servicing.words import dollars_words, number_words, percent_words
@@ -450,25 +454,138 @@ def prepayment_notice_produce(*, prepayment: Prepayment, by=None, job="") -> Doc
     )
 
 
-def default_notice_produce(*, note: Note, acceleration_notice: AccelerationNotice | None = None, by=None, job=""):
-    """The holder's notice of default and, where one was given or is automatic, of acceleration (7)."""
-    balances = note_balances(note)
-    defaults = list(note.default_periods.order_by("start"))
-    acceleration = getattr(note, "acceleration", None)
-    if not defaults:
-        raise refuse("note", f"{note} has no Event of Default to give notice of")
-    context = _parties(note, "notice of default") | {
+@dataclass(frozen=True)
+class MissedPayment:
+    """A payment of principal or interest unpaid at the end of its due date (7(a)(i))."""
+
+    what: str
+    due_on: date
+    unpaid: Decimal
+
+
+# The heading of each kind of default, and the subsection of 7(a) that makes it an Event of Default.
+DEFAULT_HEADINGS = {
+    "payment": "Non-payment of principal or interest (Section 7(a)(i))",
+    "covenant": "Breach of covenant (Section 7(a)(ii))",
+    "insolvency": "Insolvency (Section 7(a)(iii))",
+    "misrepresentation": "Misrepresentation (Section 7(a)(iv))",
+}
+
+
+def _missed_payments(state: engine.State, day: date) -> list[MissedPayment]:
+    """What is unpaid at the end of `day` after its due date (engine.defaults, the same test as the
+    balances' past due): each period's interest and default interest, and principal due."""
+    missed = []
+    for item in sorted(engine.defaults.past_due_items(state, day + ONE_DAY), key=lambda i: (i.due_date, i.key)):
+        what = "Default interest" if item.account == "default_interest" else "Interest"
+        # A period is billed the day after it ends (engine.accrual.bill), and never runs past a month end.
+        start, end = keys.period_start(item.key), item.billed_on - ONE_DAY
+        period = _long_date(end) if start == end else f"{start:%B} {start.day} to {end.day}, {end.year}"
+        missed.append(MissedPayment(f"{what}, {period}", item.due_date, item.unpaid))
+    if engine.defaults.principal_past_due(state, day + ONE_DAY):
+        accelerated = state.acceleration is not None and state.principal_due_on == state.acceleration.date
+        why = "on acceleration" if accelerated else "at maturity"
+        missed.append(MissedPayment(f"Principal, due {why}", state.principal_due_on, state.principal))
+    return missed
+
+
+def _default_ended(d: selectors.DefaultOnDay) -> str:
+    what = {"payment": "the payment default", "covenant": "the covenant breach"}.get(d.kind, f"the {d.kind}")
+    return f"{what} from {_long_date(d.began_on)} was {d.how_ended} on {_long_date(d.ended_on)}"
+
+
+def _notice_date(note: Note, acceleration_notice: AccelerationNotice | None, as_of: date | None) -> date:
+    """The day the notice speaks as of: an acceleration notice's own date, else the day chosen (not
+    in the future, not before the agreement), else today."""
+    if acceleration_notice is not None:
+        sent_on = acceleration_notice.notice.sent_on
+        if acceleration_notice.note_id != note.pk:
+            raise refuse("acceleration_notice", f"this notice of acceleration is for another note than {note}")
+        if as_of is not None and as_of != sent_on:
+            raise refuse("as_of", f"a notice of acceleration is dated the day it is sent, {_long_date(sent_on)}")
+        return sent_on
+    day = as_of or clock.today()
+    if day > clock.today():
+        raise refuse("as_of", f"the notice date {day} is in the future (today is {clock.today()})")
+    if day < note.agreement_date:
+        raise refuse("as_of", f"the notice date {day} is before the agreement date {note.agreement_date}")
+    last_day = note_terms(note).last_day
+    if day > last_day:
+        raise refuse("as_of", f"the notice date {day} is past {last_day}, the last day this note is replayed to")
+    return day
+
+
+def default_notice_produce(
+    *,
+    note: Note,
+    acceleration_notice: AccelerationNotice | None = None,
+    as_of: date | None = None,
+    by=None,
+    job="",
+) -> Document:
+    """The holder's notice of default (section 7) as of one day, and with `acceleration_notice` its
+    declaration of acceleration (7(y)). Dated the acceleration notice's sending, else `as_of`, else
+    today; refused unless an Event of Default continues on that day. Its figures are the note's
+    replayed through the end of that day, so nothing later is in them."""
+    day = _notice_date(note, acceleration_notice, as_of)
+    parties = _parties(note, "notice of default")
+    terms = note_terms(note)
+    result = replay_through(note, terms, note_events(note), day)
+    found = selectors.defaults_on(note, terms, result, day)
+    continuing = [d for d in found if d.began_on is not None and d.ended_on is None]
+    if not continuing:
+        reasons = [_default_ended(d) for d in found if d.ended_on is not None] or ["none has occurred"]
+        reasons += [
+            f"the covenant breach of {_long_date(d.occurred_on)} becomes one if it continues through "
+            f"{_long_date(d.cure_deadline)} (Section 7(a)(ii))"
+            for d in found
+            if d.began_on is None
+        ]
+        raise refuse("as_of", f"no Event of Default continues on {_long_date(day)}: {'; '.join(reasons)}")
+    state = result.state
+    acceleration = state.acceleration
+    if acceleration_notice is not None:
+        if acceleration_notice.status in (AccelerationNotice.Status.NO_EFFECT, AccelerationNotice.Status.REFUSED):
+            why = acceleration_notice.refusal or acceleration_notice.get_status_display().lower()
+            raise refuse("acceleration_notice", f"this notice of acceleration has no effect: {why}")
+        if acceleration is not None and acceleration.ref != str(acceleration_notice.pk):
+            raise refuse(
+                "acceleration_notice",
+                f"the note was already accelerated on {_long_date(acceleration.date)}; this notice has no effect",
+            )
+    declares = acceleration_notice is not None
+    automatic = acceleration is not None and acceleration.kind == "automatic"
+    heading = "Notice of Default and Acceleration" if declares or automatic else "Notice of Default"
+    earlier_notice = None
+    if acceleration is not None and acceleration.kind == "holder_notice" and not declares:
+        earlier_notice = AccelerationNotice.objects.select_related("notice").filter(pk=acceleration.ref).first()
+    balances = result.balances
+    context = parties | {
+        "heading": heading,
+        # The <title>, the footer and the Document's title are one text.
+        "title": f"{heading} · {note.number} · {_long_date(day)}",
+        "notice_date": _long_date(day),
+        "agreement_date": _long_date(note.agreement_date),
+        "continuing": [(d, DEFAULT_HEADINGS[d.kind]) for d in continuing],
+        "pending": [d for d in found if d.began_on is None],
+        "history": [(DefaultPeriod.Kind(d.kind).label, d) for d in found if d.ended_on is not None],
+        "missed": _missed_payments(state, day),
         "balances": balances,
-        "defaults": defaults,
+        "accrued_from": _long_date(state.period_start) if state.period_start <= day else "",
         "acceleration": acceleration,
         "acceleration_notice": acceleration_notice,
-        "agreement_date": _long_date(note.agreement_date),
-        "as_of": _long_date(balances.as_of),
+        "earlier_notice": earlier_notice,
+        "automatic": automatic,
+        "spread_words": percent_words(note.default_rate_spread),
+        "default_rate": terms.default_rate,
+        "uncapped_rate": note.rate + note.default_rate_spread,
+        "capped": terms.default_rate < note.rate + note.default_rate_spread,
     }
+    subject = f"acceleration-notice:{acceleration_notice.pk}" if declares else f"default-notice:{note.pk}:{day}"
     return document_create(
         kind=Kind.DEFAULT_NOTICE,
-        subject=f"default-notice:{note.pk}",
-        title=f"Notice of default {note.number}",
+        subject=subject,
+        title=context["title"],
         template="documents/default_notice.html",
         context=context,
         note=note,

@@ -2,6 +2,7 @@
 
 import dataclasses
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import F, Q, Sum
@@ -269,3 +270,45 @@ def payment_applied(payment: Payment) -> engine.PaymentApplied:
     sums = ledger_sums(LedgerEntry.objects.filter(note_id=payment.note_id, key=keys.payment(payment.pk)))
     paid_to = {account: -amount for account, amount in sums.items() if account != "unapplied"}
     return engine.waterfall.split(str(payment.pk), payment.received_on, payment.amount, paid_to, sums["unapplied"])
+
+
+@dataclasses.dataclass(frozen=True)
+class DefaultOnDay:
+    """An Event of Default (or a covenant breach still within its cure period) as it stands on a day."""
+
+    kind: str  # payment, covenant, insolvency, misrepresentation
+    began_on: date | None  # the first day it is an Event of Default; None for a breach in its cure period
+    ended_on: date | None  # the first day it no longer continues, if that is on or before the day
+    how_ended: str = ""  # cured, waived
+    occurred_on: date | None = None  # a recorded default: the day of the breach, insolvency or misrepresentation
+    cure_deadline: date | None = None  # a covenant breach: the last day of its cure period (7(a)(ii))
+    description: str = ""
+
+
+def defaults_on(note: Note, terms: engine.Terms, result: engine.Result, day: date) -> list[DefaultOnDay]:
+    """Every default of `note` begun by the end of `day`, as `result` (the note replayed through
+    `day`) and the approved records give it: payment defaults from the replay, the others from their
+    records, each span by the engine's rule (engine.defaults.event_of_default_spans). A breach cured
+    within its cure period was never an Event of Default and is left out; one still within it on
+    `day` is given with no `began_on`."""
+    found = [
+        DefaultOnDay("payment", d.start, d.end, "cured" if d.end else "")
+        for d in result.defaults
+        if d.kind == "payment" and d.start <= day
+    ]
+    records = DefaultEvent.objects.filter(note=note, approval=APPROVED, occurred_on__lte=day)
+    for record in records.prefetch_related("waivers", "cures").order_by("occurred_on", "pk"):
+        deadline = record.cure_deadline
+        spans = engine.defaults.event_of_default_spans(terms, [default_event(record)])
+        if not spans:
+            continue  # cured within its cure period: never an Event of Default
+        kind, start, end = spans[0]
+        if start > day:
+            if end is None or end > day:
+                found.append(DefaultOnDay(kind, None, None, "", record.occurred_on, deadline, record.description))
+            continue
+        ended = end if end is not None and end <= day else None
+        waived = {w.waived_on for w in record.waivers.all() if w.is_approved}
+        how = ("waived" if ended in waived else "cured") if ended else ""
+        found.append(DefaultOnDay(kind, start, ended, how, record.occurred_on, deadline, record.description))
+    return sorted(found, key=lambda d: (d.began_on or d.occurred_on, d.kind))

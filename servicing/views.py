@@ -379,10 +379,21 @@ def document_pdf(request, pk):
     return FileResponse(document.pdf.open("rb"), as_attachment=True, filename=name, content_type="application/pdf")
 
 
-# What each "produce" button on a note page makes.
+def _notice_date(data) -> date | None:
+    """The notice date a "produce" button was given, or None (blank: today)."""
+    text = data.get("as_of", "").strip()
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise ValidationError({"as_of": [f"the date of the notice {text!r} is not a date (YYYY-MM-DD)"]}) from None
+
+
+# What each "produce" button on a note page makes, from the note, the user and the form's data.
 PRODUCERS = {
-    "agreement": lambda note, by: documents.agreement_produce(note=note, by=by),
-    "default_notice": lambda note, by: documents.default_notice_produce(note=note, by=by),
+    "agreement": lambda note, by, data: documents.agreement_produce(note=note, by=by),
+    "default_notice": lambda note, by, data: documents.default_notice_produce(
+        note=note, as_of=_notice_date(data), by=by
+    ),
 }
 
 
@@ -391,7 +402,7 @@ def document_produce(request, pk, kind):
     require(request.user, "servicing.add_document")
     note = get_object_or_404(Note, pk=pk)
     produce = PRODUCERS.get(kind) or _not_found()
-    _act(request, lambda: produce(note, request.user), lambda document: f"Produced {document}.")
+    _act(request, lambda: produce(note, request.user, request.POST), lambda document: f"Produced {document}.")
     return redirect(reverse("notes:detail", args=[note.pk]) + "#documents")
 
 

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from holders.models import Holder
 from notes.models import CorporateAction, Issuer, Note, SuccessorSecurity, SupplementalAgreement
 from servicing import clock, documents, lifecycle, services
-from servicing.models import Conversion, Document, Notice, Payment, Prepayment
+from servicing.models import Conversion, DefaultEvent, Document, Notice, Payment, Prepayment
 from tests.factories import DefaultEventFactory, PaymentFactory
 from tests.helpers import pdf_pages
 
@@ -175,6 +175,7 @@ def hostile(listener, make_note, issuer, holder, staff, approve, approver):
     fill(Issuer, issuer.pk, host, "name", "jurisdiction", "notice_address", "signatory_name", "signatory_title")
     for notice in Notice.objects.filter(note__in=[note, prepaid, defaulted]):
         fill(Notice, notice.pk, host, "description")
+    fill(DefaultEvent, DefaultEvent.objects.get(note=defaulted).pk, host, "description")
     return SimpleNamespace(
         note=Note.objects.get(pk=note.pk),
         prepayment=Prepayment.objects.get(pk=prepayment.pk),
@@ -259,9 +260,13 @@ def test_the_prepayment_and_default_notices_print_record_text_as_text(hostile, l
     assert_printed_as_text(
         default,
         listener,
-        shown=[holder.name, holder.notice_address, issuer.name, issuer.notice_address, hostile.defaulted.number],
-        figures=["Principal outstanding 365,000.00", "became automatically due and payable on March 4, 2024"],
-        footer="Notice of default and acceleration · 3",
+        shown=[holder.name, holder.notice_address, issuer.name, issuer.notice_address, hostile.defaulted.number]
+        + [DefaultEvent.objects.get(note=hostile.defaulted).description],
+        figures=[
+            "Principal outstanding $365,000.00",
+            "became automatically and immediately due and payable on March 4, 2024",
+        ],
+        footer="Notice of Default and Acceleration · 3",
     )
 
 

@@ -96,23 +96,6 @@ def test_the_prepayment_notice_shows_the_window_and_the_payoff(make_note, staff,
     assert "Unpaid and accrued interest $10,300.00" in text
 
 
-def test_a_notice_of_default_lists_the_events_and_what_is_owed(make_note, staff, approve):
-    note = make_note()
-    with clock.pinned(date(2024, 3, 20)):
-        approve(services.default_record(note=note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff))
-    note.refresh_from_db()
-    text = pdf_text(documents.default_notice_produce(note=note))
-    assert "NOTICE OF DEFAULT AND ACCELERATION" in text
-    assert "Payment default (7(a)(i)) February 2, 2024 continuing" in text
-    assert "Insolvency (7(a)(iii)) March 4, 2024 continuing" in text
-    assert "became automatically due and payable on March 4, 2024" in text
-    # Owed at the acceleration: January's 2,200.00, February's 2,900.00 and 1–3 March's 300.00 billed;
-    # default interest of February (861.94) and of 1–3 March (90.00 on principal, 4.42 on past-due interest).
-    assert "Principal outstanding 365,000.00" in text
-    assert "Interest billed and unpaid 5,400.00" in text
-    assert "Default interest billed and unpaid 956.36" in text
-
-
 def test_a_document_is_previewed_and_downloaded_by_staff_only(client, agreement_note):
     document = documents.agreement_produce(note=agreement_note)
     preview = reverse("servicing:document_preview", args=[document.pk])
