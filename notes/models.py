@@ -342,6 +342,13 @@ class CorporateAction(Approvable):
         SALE = "sale", "Sale or conveyance"
 
     SUPPLEMENTAL = (Kind.RECLASSIFICATION, Kind.MERGER, Kind.SALE)
+    # What the supplemental agreement prints of a successor that signs it (documents.party_of_successor).
+    SUCCESSOR_FACTS = (
+        "successor_jurisdiction",
+        "successor_notice_address",
+        "successor_signatory_name",
+        "successor_signatory_title",
+    )
 
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="corporate_actions")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -351,6 +358,20 @@ class CorporateAction(Approvable):
     )
     successor = models.CharField(
         max_length=200, blank=True, validators=[one_line], help_text="The successor or purchasing corporation."
+    )
+    # The successor executes the supplemental agreement in the Company's place (section 5): the
+    # document names it "a Nevada corporation" and it signs through its officer.
+    successor_jurisdiction = models.CharField(
+        "successor's state of incorporation", max_length=100, blank=True, validators=[one_line]
+    )
+    successor_notice_address = models.TextField(
+        "successor's notice address", blank=True, help_text="Below the name: attention line, street, city (8(b))."
+    )
+    successor_signatory_name = models.CharField(
+        "successor's signatory name", max_length=200, blank=True, validators=[one_line]
+    )
+    successor_signatory_title = models.CharField(
+        "successor's signatory title", max_length=200, blank=True, validators=[one_line]
     )
     description = models.TextField(blank=True)
 

@@ -373,15 +373,37 @@ class SuccessorSecurityInline(ReadOnlyInline):
     fields = ["name", "per_share"]
 
 
+class SuccessorForm(forms.Form):
+    jurisdiction = forms.CharField(max_length=100, label="Successor's state of incorporation")
+    notice_address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), label="Notice address")
+    signatory_name = forms.CharField(max_length=200, label="Signatory name")
+    signatory_title = forms.CharField(max_length=200, label="Signatory title")
+
+
 @admin.register(CorporateAction)
 class CorporateActionAdmin(ApprovableAdmin):
     list_display = ["issuer", "kind", "effective_on", "ratio", "successor"]
     list_filter = ["kind", "issuer"]
     search_fields = ["issuer__name", "successor", "description"]
     form = SecuritiesForm
-    add_fields = ["issuer", "kind", "effective_on", "ratio", "successor", "security_1", "per_share_1"]
-    add_fields += ["security_2", "per_share_2", "security_3", "per_share_3", "description"]
+    add_fields = ["issuer", "kind", "effective_on", "ratio", "successor", *CorporateAction.SUCCESSOR_FACTS]
+    add_fields += ["security_1", "per_share_1", "security_2", "per_share_2", "security_3", "per_share_3"]
+    add_fields += ["description"]
     inlines = [SuccessorSecurityInline]
+    actions = [*ApprovableAdmin.actions, "record_successor"]
+
+    @admin.action(
+        description="Record the successor's particulars (it signs the supplemental agreement)…",
+        permissions=["change"],
+    )
+    def record_successor(self, request, queryset):
+        def record(action, data):
+            return lifecycle.corporate_action_successor_record(action=action, by=request.user, **data)
+
+        intro = "The supplemental agreement names the successor by its state and is signed by its officer:"
+        return action_with_form(
+            self, request, queryset, SuccessorForm, record, intro=intro, button="Record", done="recorded"
+        )
 
     def record(self, request, data):
         securities = []
@@ -397,6 +419,7 @@ class CorporateActionAdmin(ApprovableAdmin):
             effective_on=data["effective_on"],
             ratio=data.get("ratio"),
             successor=data.get("successor", ""),
+            **{field: data.get(field, "") for field in CorporateAction.SUCCESSOR_FACTS},
             securities=securities,
             description=data.get("description", ""),
             by=request.user,
@@ -412,8 +435,7 @@ class SupplementalAgreementAdmin(ProduceDocuments, HistoryAdmin, ReadOnlyAdmin):
     @admin.action(description="Produce the supplemental agreement of each note (PDF)", permissions=["produce"])
     def produce_documents(self, request, queryset):
         def produce(agreement):
-            for note in agreement.notes.all():
-                documents.supplemental_agreement_produce(agreement=agreement, note=note, by=request.user)
+            documents.supplemental_agreements_produce(agreement=agreement, by=request.user)
 
         act_on_each(request, queryset, produce, "produced")
 

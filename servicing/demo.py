@@ -70,6 +70,10 @@ def load_demo() -> list[Note]:
         kind="entity",
         email="ops@northwind.example",
         notice_address="55 Water Street\nNew York, NY 10041",
+        entity_type="limited partnership",
+        organized_in="Delaware",
+        signatory_name="Priya Raman",
+        signatory_title="Authorized Signatory",
     )
     assigned_on = add_months(today.replace(day=1), -1)
     _approve(

@@ -3,6 +3,7 @@ WeasyPrint. Each PDF is stored with its HTML source, its SHA-256 and the records
 never altered: producing it again makes a new version.
 """
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -27,7 +28,7 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 
 from holders.models import Holder
-from notes.models import Issuer, Note, SupplementalAgreement
+from notes.models import CorporateAction, Issuer, Note, SupplementalAgreement
 from servicing import clock, engine, selectors
 from servicing.engine import keys
 from servicing.engine.calendar import ONE_DAY
@@ -42,7 +43,7 @@ from servicing.models import (
     Prepayment,
 )
 from servicing.month_ends import replay_through
-from servicing.selectors import conversion_price_display, ledger_sums, note_balances, note_events, note_terms
+from servicing.selectors import conversion_price_display, ledger_sums, note_events, note_terms
 from servicing.services import fit, refuse
 from servicing.statements import month_start, statement_for
 from servicing.words import dollars_words, number_words, percent_words
@@ -366,45 +367,44 @@ def _required(missing: list[str], who: str, facts: dict[str, str]) -> None:
     missing += [f"{who}'s {what}" for what, value in facts.items() if not value.strip()]
 
 
-def party_of_holder(holder: Holder, missing: list[str], *, who: str = "holder") -> Party:
+def _a(words: str) -> str:
+    return f"{'an' if words[:1].lower() in 'aeiou' else 'a'} {words}"
+
+
+def party_of_holder(
+    holder: Holder, missing: list[str], *, who: str = "holder", described: bool = True, signs: bool = True
+) -> Party:
     """The holder (or an assignee) as a party; each fact a document would print blank is added to
-    `missing` instead."""
+    `missing` instead. Every document prints the holder's notice address; one that names the
+    holder "a Delaware limited liability company" needs the entity's type and state (`described`),
+    and one the holder signs needs the entity's signatory (`signs`)."""
     facts = {"notice address": holder.notice_address}
-    if holder.kind == Holder.Kind.ENTITY:
-        facts |= {
-            "entity type": holder.entity_type,
-            "state of organization": holder.organized_in,
-            "signatory name": holder.signatory_name,
-            "signatory title": holder.signatory_title,
-        }
+    entity = holder.kind == Holder.Kind.ENTITY
+    if entity and described:
+        facts |= {"entity type": holder.entity_type, "state of organization": holder.organized_in}
+    if entity and signs:
+        facts |= {"signatory name": holder.signatory_name, "signatory title": holder.signatory_title}
     _required(missing, f"{who} {holder.name}", facts)
-    if holder.kind == Holder.Kind.ENTITY:
-        kind = f"{holder.organized_in} {holder.entity_type}"
-        description = f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
-    else:
-        description = "an individual"
     return Party(
         name=holder.name,
-        is_entity=holder.kind == Holder.Kind.ENTITY,
-        description=description,
+        is_entity=entity,
+        description=_a(f"{holder.organized_in} {holder.entity_type}") if entity else "an individual",
         address_lines=_lines(holder.notice_address),
         signatory_name=holder.signatory_name,
         signatory_title=holder.signatory_title,
     )
 
 
-def party_of_issuer(issuer: Issuer, missing: list[str]) -> Party:
-    """The Company, a corporation (the agreement's own words), signing through its officer."""
-    _required(
-        missing,
-        f"issuer {issuer.name}",
-        {
-            "state of incorporation": issuer.jurisdiction,
-            "notice address": issuer.notice_address,
-            "signatory name": issuer.signatory_name,
-            "signatory title": issuer.signatory_title,
-        },
-    )
+def party_of_issuer(issuer: Issuer, missing: list[str], *, described: bool = True, signs: bool = True) -> Party:
+    """The Company, a corporation (the agreement's own words), signing through its officer. Every
+    document prints its notice address; "a Delaware corporation" needs the state (`described`),
+    and one the company signs needs its officer's name and title (`signs`)."""
+    facts = {"notice address": issuer.notice_address}
+    if described:
+        facts["state of incorporation"] = issuer.jurisdiction
+    if signs:
+        facts |= {"signatory name": issuer.signatory_name, "signatory title": issuer.signatory_title}
+    _required(missing, f"issuer {issuer.name}", facts)
     return Party(
         name=issuer.name,
         is_entity=True,
@@ -415,6 +415,29 @@ def party_of_issuer(issuer: Issuer, missing: list[str]) -> Party:
     )
 
 
+def party_of_successor(action: CorporateAction, missing: list[str]) -> Party:
+    """The successor or purchasing corporation of a merger or sale, which executes the supplemental
+    agreement in the Company's place (section 5)."""
+    _required(
+        missing,
+        f"successor {action.successor}",
+        {
+            "state of incorporation": action.successor_jurisdiction,
+            "notice address": action.successor_notice_address,
+            "signatory name": action.successor_signatory_name,
+            "signatory title": action.successor_signatory_title,
+        },
+    )
+    return Party(
+        name=action.successor,
+        is_entity=True,
+        description=f"a {action.successor_jurisdiction} corporation",
+        address_lines=_lines(action.successor_notice_address),
+        signatory_name=action.successor_signatory_name,
+        signatory_title=action.successor_signatory_title,
+    )
+
+
 def refuse_missing(document: str, missing: list[str]) -> None:
     """Refuse a document whose facts are not all on record, naming every one that is missing: a
     blank in a legal document is never filled with a dash or a default."""
@@ -422,10 +445,21 @@ def refuse_missing(document: str, missing: list[str]) -> None:
         raise refuse("document", f"the {document} cannot be produced until these are recorded: {'; '.join(missing)}")
 
 
-def _parties(note: Note, document: str) -> dict:
-    """The parties of `note` as `document` names them; refused when a fact either prints is missing."""
-    missing: list[str] = []
-    company, holder = party_of_issuer(note.issuer, missing), party_of_holder(note.holder, missing)
+def _parties(
+    note: Note,
+    document: str,
+    *,
+    described: bool = True,
+    company_signs: bool = True,
+    holder_signs: bool = True,
+    missing: list[str] | None = None,
+) -> dict:
+    """The parties of `note` as `document` names them; refused, naming every one, when a fact it
+    prints is missing (with those already in `missing`, a third party's). No date: each document
+    is dated as of the day it speaks of, and says so itself."""
+    missing = [] if missing is None else missing
+    company = party_of_issuer(note.issuer, missing, described=described, signs=company_signs)
+    holder = party_of_holder(note.holder, missing, described=described, signs=holder_signs)
     refuse_missing(document, missing)
     return {
         "note": note,
@@ -435,7 +469,6 @@ def _parties(note: Note, document: str) -> dict:
         "holder_party": holder,
         "issuer_address": company.address_lines,
         "holder_address_lines": holder.address_lines,
-        "today": _long_date(clock.today()),
     }
 
 
@@ -461,17 +494,16 @@ def agreement_exhibits(note: Note) -> list[NoteExhibit]:
 
 
 def agreement_produce(*, note: Note, by=None, job="") -> Document:
-    """The Convertible Note Agreement with every blank filled in from the note, and its exhibits
-    after the signature page."""
+    """The Convertible Note Agreement with every blank filled in from the note, dated its date, and
+    its exhibits after the signature page."""
     exhibits = agreement_exhibits(note)
     first_bill = engine.accrual.next_due_date(note.agreement_date, note.calendar)
+    title = f"Convertible Note Agreement {note.number}"
     context = _parties(note, "Convertible Note Agreement") | {
+        "title": title,
         "agreement_date": _long_date(note.agreement_date),
         "maturity": _long_date(note.maturity_date),
-        "principal_figures": f"{note.principal:,.2f}",
         "principal_words": dollars_words(note.principal),
-        "holder_kind": "an individual" if note.holder.kind == Holder.Kind.INDIVIDUAL else "an entity",
-        "holder_address": ", ".join(_lines(note.holder.notice_address)) or "—",
         "rate_words": percent_words(note.rate),
         "spread_words": percent_words(note.default_rate_spread),
         "premium_words": percent_words(note.conversion_premium),
@@ -481,7 +513,7 @@ def agreement_produce(*, note: Note, by=None, job="") -> Document:
     return document_create(
         kind=Kind.AGREEMENT,
         subject=f"agreement:{note.pk}",
-        title=f"Convertible Note Agreement {note.number}",
+        title=title,
         template="documents/agreement.html",
         context=context,
         exhibits=exhibits,
@@ -493,18 +525,25 @@ def agreement_produce(*, note: Note, by=None, job="") -> Document:
 
 
 def conversion_notice_produce(*, conversion: Conversion, by=None, job="") -> Document:
-    """The holder's notice of conversion (4(b)), filled in for the holder to sign."""
+    """The holder's notice of conversion (4(b)), filled in for the holder to sign, dated the day it
+    is sent."""
     note = conversion.note
-    context = _parties(note, "notice of conversion") | {
+    sent_on = _long_date(conversion.notice.sent_on)
+    title = f"Notice of conversion {note.number}, dated {sent_on}"
+    # Addressed to the Company and signed by the holder: the company's officer signs nothing here.
+    context = _parties(note, "notice of conversion", described=False, company_signs=False) | {
+        "title": title,
         "conversion": conversion,
         "notice": conversion.notice,
+        "sent_on": sent_on,
+        "deemed_received_on": _long_date(conversion.notice.deemed_received_on),
         "agreement_date": _long_date(note.agreement_date),
         "principal": conversion.principal_requested,
     }
     return document_create(
         kind=Kind.CONVERSION_NOTICE,
         subject=f"conversion-notice:{conversion.pk}",
-        title=f"Notice of conversion {note.number}",
+        title=title,
         template="documents/conversion_notice.html",
         context=context,
         note=note,
@@ -516,18 +555,26 @@ def conversion_notice_produce(*, conversion: Conversion, by=None, job="") -> Doc
 
 
 def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") -> Document:
-    """The company's confirmation of a conversion carried out, with its calculation (4(a), 4(b))."""
+    """The company's confirmation of a conversion carried out, with its calculation (4(a), 4(b)),
+    dated as of the Conversion Date: its figures are those of that day."""
     note = conversion.note
     if conversion.status != Conversion.Status.CONVERTED:
         raise refuse("conversion", f"this conversion is {conversion.get_status_display().lower()}, not converted")
     closes = list(note.reference_closes.order_by("date"))
-    context = _parties(note, "conversion confirmation") | {
+    conversion_date = _long_date(conversion.conversion_date)
+    title = f"Confirmation of conversion {note.number}, as of {conversion_date}"
+    context = _parties(note, "confirmation of conversion", described=False, holder_signs=False) | {
+        "title": title,
         "conversion": conversion,
         "closes": closes,
-        "average": engine.conversion.reference_average([c.close for c in closes]) if closes else None,
+        "closes_words": number_words(len(closes)),
+        # Shown to the conversion price's six places; the price itself is figured from it unrounded.
+        "average": engine.conversion.price_display(engine.conversion.reference_average([c.close for c in closes]))
+        if closes
+        else None,
         "price": conversion_price_display(note),
         "agreement_date": _long_date(note.agreement_date),
-        "conversion_date": _long_date(conversion.conversion_date),
+        "conversion_date": conversion_date,
         "principal_left": ledger_sums(
             LedgerEntry.objects.filter(note=note, effective_on__lte=conversion.conversion_date)
         )["principal"],
@@ -535,7 +582,7 @@ def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") 
     return document_create(
         kind=Kind.CONVERSION_CONFIRMATION,
         subject=f"conversion-confirmation:{conversion.pk}",
-        title=f"Conversion confirmation {note.number} {conversion.conversion_date}",
+        title=title,
         template="documents/conversion_confirmation.html",
         context=context,
         note=note,
@@ -546,11 +593,28 @@ def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") 
     )
 
 
+def _as_known_on(events: list[engine.Event], day: date) -> list[engine.Event]:
+    """The events as they stood at the end of `day`: those that had taken effect, and a cure or a
+    waiver only if it had come by then."""
+    known = []
+    for e in events:
+        if engine.events.effective_on(e) > day:
+            continue
+        if isinstance(e, engine.CovenantBreach) and e.cured_on and e.cured_on > day:
+            e = dataclasses.replace(e, cured_on=None)
+        if isinstance(e, engine.Misrepresentation) and e.waived_on and e.waived_on > day:
+            e = dataclasses.replace(e, waived_on=None)
+        known.append(e)
+    return known
+
+
 def prepayment_quote(prepayment: Prepayment) -> engine.PrepaymentDone | None:
-    """What the prepayment pays on its date: as carried out, or as the rules give it today."""
+    """What the prepayment pays on its date, as the notice states it: from the payments, notices
+    and defaults in effect on the day the notice is sent, with nothing paid after it."""
     note = prepayment.note
-    events = [e for e in note_events(note) if not (isinstance(e, engine.Prepayment) and e.ref == str(prepayment.pk))]
     n = prepayment.notice
+    others = [e for e in note_events(note) if not (isinstance(e, engine.Prepayment) and e.ref == str(prepayment.pk))]
+    events = _as_known_on(others, n.sent_on)
     events.append(
         engine.Prepayment(
             str(prepayment.pk),
@@ -565,11 +629,16 @@ def prepayment_quote(prepayment: Prepayment) -> engine.PrepaymentDone | None:
 
 
 def prepayment_notice_produce(*, prepayment: Prepayment, by=None, job="") -> Document:
-    """The company's written notice of prepayment (section 3), with the holder's conversion window."""
+    """The company's written notice of prepayment (section 3), with the holder's conversion window,
+    dated the day it is sent, its amounts calculated as of that day."""
     note = prepayment.note
-    context = _parties(note, "notice of prepayment") | {
+    sent_on = _long_date(prepayment.notice.sent_on)
+    title = f"Notice of prepayment {note.number}, dated {sent_on}"
+    context = _parties(note, "notice of prepayment", described=False, holder_signs=False) | {
+        "title": title,
         "prepayment": prepayment,
         "notice": prepayment.notice,
+        "sent_on": sent_on,
         "quote": prepayment_quote(prepayment),
         "agreement_date": _long_date(note.agreement_date),
         "window_start": _long_date(prepayment.notice.deemed_received_on),
@@ -579,7 +648,7 @@ def prepayment_notice_produce(*, prepayment: Prepayment, by=None, job="") -> Doc
     return document_create(
         kind=Kind.PREPAYMENT_NOTICE,
         subject=f"prepayment-notice:{prepayment.pk}",
-        title=f"Notice of prepayment {note.number} {prepayment.prepayment_date}",
+        title=title,
         template="documents/prepayment_notice.html",
         context=context,
         note=note,
@@ -732,22 +801,45 @@ def default_notice_produce(
     )
 
 
-def supplemental_agreement_produce(*, agreement: SupplementalAgreement, note: Note, by=None, job="") -> Document:
-    """The supplemental agreement of section 5 for one note: what it converts into from now on."""
+def _supplemental_context(agreement: SupplementalAgreement, note: Note) -> dict:
+    """The supplemental agreement's parties and figures, as of its effective date; refused, naming
+    every missing fact, when the signer's (the successor's, or the company's) or the holder's are
+    not on record."""
     action = agreement.action
-    shares = engine.conversion.shares_for(note_balances(note).principal, note.conversion_price)
-    context = _parties(note, "supplemental agreement") | {
+    missing: list[str] = []
+    successor = party_of_successor(action, missing) if action.successor.strip() else None
+    context = _parties(
+        note, f"supplemental agreement for note {note.number}", company_signs=successor is None, missing=missing
+    )
+    # The illustration's principal is the one on the effective date, or, while the note's books are
+    # not yet closed through that day, on the last day they are (and the document says which).
+    principal_on = min(agreement.effective_on, note.closed_through or agreement.effective_on)
+    principal = ledger_sums(LedgerEntry.objects.filter(note=note, effective_on__lte=principal_on))["principal"]
+    shares = engine.conversion.shares_for(principal, note.conversion_price)
+    effective = _long_date(agreement.effective_on)
+    return context | {
+        "title": f"Supplemental agreement {note.number}, as of {effective}",
         "agreement": agreement,
         "action": action,
+        "successor": successor,
+        "signer": successor or context["company"],
         "securities": [(s, engine.conversion.successor_units(shares, s.per_share)) for s in action.securities.all()],
+        "principal_on": _long_date(principal_on),
+        "principal_on_effective": principal,
         "shares_for_principal": shares,
-        "effective": _long_date(agreement.effective_on),
+        "effective": effective,
         "agreement_date": _long_date(note.agreement_date),
     }
+
+
+def supplemental_agreement_produce(*, agreement: SupplementalAgreement, note: Note, by=None, job="") -> Document:
+    """The supplemental agreement of section 5 for one note: what it converts into from its
+    effective date, executed by the successor (or the Company) and acknowledged by the holder."""
+    context = _supplemental_context(agreement, note)
     return document_create(
         kind=Kind.SUPPLEMENTAL_AGREEMENT,
         subject=f"supplemental:{agreement.pk}:{note.pk}",
-        title=f"Supplemental agreement {note.number} {agreement.effective_on}",
+        title=context["title"],
         template="documents/supplemental_agreement.html",
         context=context,
         note=note,
@@ -756,6 +848,23 @@ def supplemental_agreement_produce(*, agreement: SupplementalAgreement, note: No
         by=by,
         job=job,
     )
+
+
+def supplemental_agreements_produce(*, agreement: SupplementalAgreement, by=None, job="") -> list[Document]:
+    """The supplemental agreement of each of its notes, or none: every note's facts are checked
+    before the first is printed, so that a refusal names them all and leaves nothing half done."""
+    notes = list(agreement.notes.select_related("issuer", "holder").order_by("pk"))
+    if not notes:
+        raise refuse("notes", f"{agreement} applies to no note")
+    reasons = []
+    for note in notes:
+        try:
+            _supplemental_context(agreement, note)
+        except ValidationError as e:
+            reasons += e.messages
+    if reasons:
+        raise ValidationError({"document": reasons})
+    return [supplemental_agreement_produce(agreement=agreement, note=note, by=by, job=job) for note in notes]
 
 
 def statement_produce(*, holder: Holder, month: date, statement=None, by=None, job="") -> Document:

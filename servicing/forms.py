@@ -340,6 +340,9 @@ class ClosingPriceForm(SubmitOnce):
     close = ClosingPrice._meta.get_field("close").formfield()
 
 
+SUCCESSOR_SIGNS = "A merger or sale: the successor signs the supplemental agreement, which is refused without these."
+
+
 class CorporateActionForm(SubmitOnce):
     issuer = forms.ModelChoiceField(Issuer.objects.all())
     kind = forms.ChoiceField(choices=CorporateAction.Kind.choices)
@@ -350,6 +353,14 @@ class CorporateActionForm(SubmitOnce):
     successor = forms.CharField(
         required=False, max_length=200, help_text="A merger or sale: the successor or purchasing corporation."
     )
+    successor_jurisdiction = forms.CharField(
+        required=False, max_length=100, label="Successor's state of incorporation", help_text=SUCCESSOR_SIGNS
+    )
+    successor_notice_address = forms.CharField(
+        required=False, label="Successor's notice address", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    successor_signatory_name = forms.CharField(required=False, max_length=200, label="Successor's signatory name")
+    successor_signatory_title = forms.CharField(required=False, max_length=200, label="Successor's signatory title")
     security_1 = forms.CharField(required=False, max_length=200, label="Successor security 1")
     per_share_1 = SuccessorSecurity._meta.get_field("per_share").formfield(required=False, label="Per common share")
     security_2 = forms.CharField(required=False, max_length=200, label="Successor security 2")

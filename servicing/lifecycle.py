@@ -292,6 +292,10 @@ def corporate_action_record(
     successor: str = "",
     securities: list[tuple[str, Decimal]] = (),
     description: str = "",
+    successor_jurisdiction: str = "",
+    successor_notice_address: str = "",
+    successor_signatory_name: str = "",
+    successor_signatory_title: str = "",
     by=None,
 ) -> CorporateAction:
     """A split or combination (recorded, flagged for review), or a reclassification, merger or sale
@@ -323,6 +327,10 @@ def corporate_action_record(
         effective_on=effective_on,
         ratio=ratio,
         successor=successor,
+        successor_jurisdiction=successor_jurisdiction,
+        successor_notice_address=successor_notice_address,
+        successor_signatory_name=successor_signatory_name,
+        successor_signatory_title=successor_signatory_title,
         description=description,
         recorded_by=by,
     )
@@ -331,6 +339,30 @@ def corporate_action_record(
     for part in parts:
         fit(part)
     SuccessorSecurity.objects.bulk_create(parts)
+    return action
+
+
+@transaction.atomic
+def corporate_action_successor_record(
+    *,
+    action: CorporateAction,
+    jurisdiction: str,
+    notice_address: str,
+    signatory_name: str,
+    signatory_title: str,
+    by=None,
+) -> CorporateAction:
+    """The successor's particulars that its supplemental agreement prints (section 5), given or
+    corrected after the action was recorded. They are a party's particulars, like a holder's
+    address, not a term of the action: kept in its history, with no second approval."""
+    if not action.successor.strip():
+        raise refuse("successor", f"{action} names no successor: the Company signs its supplemental agreement")
+    action = CorporateAction.objects.select_for_update().get(pk=action.pk)
+    action.successor_jurisdiction = jurisdiction.strip()
+    action.successor_notice_address = notice_address.strip()
+    action.successor_signatory_name = signatory_name.strip()
+    action.successor_signatory_title = signatory_title.strip()
+    stamp(action, by).save(update_fields=list(CorporateAction.SUCCESSOR_FACTS))
     return action
 
 

@@ -300,6 +300,7 @@ def corporate_action(request):
                     effective_on=d["effective_on"],
                     ratio=d["ratio"],
                     successor=d["successor"],
+                    **{field: d[field] for field in CorporateAction.SUCCESSOR_FACTS},
                     securities=form.securities(),
                     description=d["description"],
                     by=request.user,

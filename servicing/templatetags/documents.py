@@ -6,6 +6,7 @@ from django import template
 
 from servicing import selectors
 from servicing.engine.conversion import PRICE_PLACES
+from servicing.engine.money import to_cents
 
 register = template.Library()
 
@@ -15,7 +16,7 @@ def money(value: Decimal | int | None) -> str:
     """Dollars as a document prints them: 1234.5 → $1,234.50, -12 → -$12.00, -0.00 → $0.00."""
     if value is None:
         return ""
-    cents = Decimal(value).quantize(Decimal("0.01"))
+    cents = to_cents(Decimal(value))  # the one rounding of money: half up
     if not cents:
         cents = abs(cents)  # a sum of reversed entries can be -0.00
     sign = "-" if cents < 0 else ""
@@ -41,3 +42,12 @@ def percent(rate: Decimal) -> str:
 def conversion_price_display(note) -> Decimal:
     """The note's conversion price as pages and documents show it."""
     return selectors.conversion_price_display(note)
+
+
+@register.filter
+def quantity(value: Decimal | str) -> str:
+    """An amount of a security per share, exactly as recorded, without the column's trailing
+    zeros: 0.5000000000 → 0.5, 1250 → 1,250."""
+    exact = Decimal(value).normalize()
+    places = max(0, -exact.as_tuple().exponent)
+    return f"{exact:,.{places}f}"

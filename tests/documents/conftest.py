@@ -18,6 +18,27 @@ def innovo(db):
 
 
 @pytest.fixture
+def issuer(innovo):
+    """The tests' issuer with every fact a document prints: documents refuse one without them."""
+    return innovo
+
+
+@pytest.fixture
+def harbor(db):
+    """An entity holder, drafted as one and signing through its managing member."""
+    return HolderFactory(
+        name="Harbor Point Capital LLC",
+        kind="entity",
+        email="notices@harborpoint.example",
+        notice_address="200 Harbor Point Road\nStamford, CT 06902",
+        entity_type="limited liability company",
+        organized_in="Delaware",
+        signatory_name="Dana Whitfield",
+        signatory_title="Managing Member",
+    )
+
+
+@pytest.fixture
 def bare_agreement_note(innovo, staff):
     """The agreement's own note: 500,000.00 at 7.5 % from 15 June 2004 to 15 June 2005, no exhibit
     attached."""

@@ -16,11 +16,14 @@ FILING_FURNITURE = {"EXHIBIT 4.1", "<PAGE>", "</END>"}
 
 
 def reference_pattern() -> list[str]:
-    """A regular expression piece for each word of the reference: a blank (underscores, and the
-    holder's "Name" under the signature line) matches whatever was filled in."""
+    """A regular expression piece for each word of the reference up to the signature blocks' labels
+    ("COMPANY: HOLDER:"): a blank (underscores) matches whatever was filled in. The filing's blocks
+    below the labels ("By: ___ / Samuel J. Furrow, Jr. / Name / Chief Executive Officer") are drafted
+    as documents._signature.html drafts every party's (an officer's Name: and Title:, an individual
+    over her name), and checked on their own."""
     lines = [line for line in REFERENCE.read_text().splitlines() if line.strip() not in FILING_FURNITURE]
     words = " ".join(lines).split()
-    words[len(words) - 1 - words[::-1].index("Name")] = "_"  # the holder's name, below "By:"
+    words = words[: words.index("HOLDER:") + 1]
     pieces = []
     for word in words:
         if not word.strip("_"):
@@ -48,7 +51,8 @@ def test_the_agreement_pdf_has_the_reference_words_in_order_with_the_blanks_fill
     document = documents.agreement_produce(note=agreement_note)
     text = " " + without_page_furniture(agreement_text(document), agreement_note.number)
     pieces = reference_pattern()
-    if not re.fullmatch("".join(pieces), text):
+    signed = re.fullmatch("".join(pieces) + r"\s+(?P<blocks>.*)", text)
+    if not signed:
         # Say where they part: the longest run of reference words the PDF still matches.
         good, bad = 0, len(pieces)  # a prefix that matches, and one that does not
         while bad - good > 1:
@@ -66,6 +70,10 @@ def test_the_agreement_pdf_has_the_reference_words_in_order_with_the_blanks_fill
         "commencing on July 1, 2004",
     ):
         assert filled in text, filled
+    # The signature blocks, row by row as printed: the company's officer beside the holder's line.
+    assert (
+        signed["blocks"] == "Innovo Group Inc. By: Name: Samuel J. Furrow, Jr. Ann Lee Title: Chief Executive Officer"
+    )
 
 
 def test_the_agreement_is_laid_out_with_page_numbers_and_a_signature_page(agreement_note):
@@ -84,9 +92,17 @@ def test_a_note_with_other_terms_fills_them_in(agreement_note, innovo):
     from holders.models import Holder
 
     agreement_note.rate, agreement_note.principal = D("0.0815"), D("1250000.50")
-    Holder.objects.filter(pk=agreement_note.holder_id).update(kind="entity")
+    Holder.objects.filter(pk=agreement_note.holder_id).update(
+        kind="entity",
+        name="Lee Family Partners LP",
+        entity_type="limited partnership",
+        organized_in="Tennessee",
+        signatory_name="Ann Lee",
+        signatory_title="General Partner",
+    )
     agreement_note.holder.refresh_from_db()
     text = pdf_text(documents.agreement_produce(note=agreement_note))
     assert "eight point one five percent (8.15%)" in text
     assert "$1,250,000.50 (One Million Two Hundred Fifty Thousand and 50/100 Dollars)" in text
-    assert "Ann Lee, an entity with an address of" in text
+    assert "Lee Family Partners LP, a Tennessee limited partnership with an address of 18 Orchard Lane" in text
+    assert "Name: Samuel J. Furrow, Jr. Name: Ann Lee Title: Chief Executive Officer Title: General Partner" in text

@@ -149,7 +149,8 @@ def hostile(listener, make_note, issuer, holder, staff, approve, approver):
             by=staff,
         )
     )
-    fill(CorporateAction, action.pk, host, "successor", "description")
+    successor = ("successor_jurisdiction", "successor_notice_address", "successor_signatory_name")
+    fill(CorporateAction, action.pk, host, "successor", "description", *successor, "successor_signatory_title")
     for security in action.securities.all():
         fill(SuccessorSecurity, security.pk, host, "name")  # before the conversion copies it
     with clock.pinned(date(2024, 4, 20)):
@@ -239,7 +240,7 @@ def test_the_conversion_notice_and_confirmation_print_record_text_as_text(hostil
         listener,
         shown=[holder.name, holder.notice_address, issuer.name, issuer.notice_address, hostile.note.number],
         figures=["$10,000.00 of the principal amount"],
-        footer="Notice of conversion · 1",
+        footer="Notice of conversion 1\n;content:url(",
     )
     confirmation = documents.conversion_confirmation_produce(conversion=conversion)
     # 10,000.00 and the interest of April 1–14 (1,400.00) at 2.00 a share: 5,700 shares, delivered as
@@ -249,8 +250,8 @@ def test_the_conversion_notice_and_confirmation_print_record_text_as_text(hostil
         listener,
         shown=[holder.name, holder.notice_address, issuer.name, issuer.notice_address, issuer.signatory_title]
         + [conversion.deliveries[0]["security"]],
-        figures=["Amount converted 11,400.00", "5,700 shares", "2,850"],
-        footer="Conversion confirmation · 1",
+        figures=["Amount converted $11,400.00", "5,700 shares", "2,850"],
+        footer="Confirmation of conversion 1\n;content:url(",
     )
 
 
@@ -261,8 +262,8 @@ def test_the_prepayment_and_default_notices_print_record_text_as_text(hostile, l
         prepayment,
         listener,
         shown=[holder.name, holder.notice_address, issuer.name, issuer.notice_address, issuer.signatory_name],
-        figures=["Principal prepaid 65,000.00"],
-        footer="Notice of prepayment · 2",
+        figures=["Principal prepaid $65,000.00"],
+        footer="Notice of prepayment 2\n;content:url(",
     )
     default = documents.default_notice_produce(note=hostile.defaulted)
     assert_printed_as_text(
@@ -286,10 +287,11 @@ def test_the_supplemental_agreement_prints_record_text_as_text(hostile, listener
         document,
         listener,
         shown=[action.successor, action.description, action.securities.get().name, hostile.holder.name]
-        + [hostile.issuer.name],
-        # 355,000.00 at 2.00 a share.
-        figures=["The principal outstanding today converts into 177,500 shares"],
-        footer="Supplemental agreement (Section 5) · 1",
+        + [hostile.issuer.name, action.successor_jurisdiction, action.successor_notice_address]
+        + [action.successor_signatory_name, action.successor_signatory_title],
+        # 365,000.00 on the merger's date (the conversion of April 15 came after it) at 2.00 a share.
+        figures=["The principal outstanding on April 1, 2024, $365,000.00, converts into 182,500 shares"],
+        footer="Supplemental agreement 1\n;content:url(",
     )
 
 

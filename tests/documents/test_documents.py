@@ -61,14 +61,14 @@ def test_the_conversion_confirmation_shows_the_calculation(make_note, issuer, st
     text = pdf_text(documents.conversion_confirmation_produce(conversion=conversion))
     # 100,000.00 + the interest of 1–14 February (14 days at 100.00) = 101,400.00; ÷ 2.09 = 48,516.7… → 48,517.
     for figure in (
-        "Principal converted 100,000.00",
-        "Unpaid and accrued interest 1,400.00",
-        "Amount converted 101,400.00",
-        "January 3, 2024 1.80",
-        "January 9, 2024 1.85",
-        "Average of the five closes 1.900000",
+        "Principal converted $100,000.00",
+        "Unpaid and accrued interest $1,400.00",
+        "Amount converted $101,400.00",
+        "January 3, 2024 $1.800000",
+        "January 9, 2024 $1.850000",
+        "Average of the five closes $1.900000",
         "Premium (Section 4(a)) 110%",
-        "Conversion price per share 2.090000",
+        "Conversion price per share $2.090000",
         "48,517 shares",
         "Conversion Date, February 15, 2024",
         "Principal outstanding after the conversion: $265,000.00",
@@ -94,8 +94,8 @@ def test_the_prepayment_notice_shows_the_window_and_the_payoff(make_note, staff,
     assert "This notice is deemed received (Section 8(b)) April 12, 2024" in text
     assert "Your conversion window closes at the end of April 17, 2024" in text
     # Jan 2,200 + Feb 2,900 + Mar 3,100 billed and unpaid (with default interest), April 1–21: 2,100.00.
-    assert "Principal prepaid 65,000.00" in text
-    assert "Unpaid and accrued interest 10,300.00" in text
+    assert "Principal prepaid $65,000.00" in text
+    assert "Unpaid and accrued interest $10,300.00" in text
 
 
 def test_a_document_is_previewed_and_downloaded_by_staff_only(client, agreement_note):

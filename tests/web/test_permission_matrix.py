@@ -114,6 +114,11 @@ ACTION_VALUES = {
     "cured_on": ISO,
     "ends_on": (T + timedelta(days=1)).isoformat(),
     "resolution": "reviewed: no change",
+    # a successor's particulars (the corporate action's "record_successor")
+    "jurisdiction": "Nevada",
+    "notice_address": "1 Market Street",
+    "signatory_name": "Maria Chen",
+    "signatory_title": "President",
 }
 
 
