@@ -735,7 +735,16 @@ def default_notice_produce(
     day = _notice_date(note, acceleration_notice, as_of)
     parties = _parties(note, "notice of default")
     terms = note_terms(note)
-    result = replay_through(note, terms, note_events(note), day)
+    events = note_events(note)
+    if acceleration_notice is None:
+        result = replay_through(note, terms, events, day)
+    else:
+        # A declaration speaks of the Events of Default it rests on and of what is owed before it
+        # takes effect (7(y)): replayed without its own acceleration (from the note's first day, as a
+        # kept month-end state may hold it), whatever it makes due is what it declares, not a default.
+        ref = str(acceleration_notice.pk)
+        events = [e for e in events if not (isinstance(e, engine.AccelerationNotice) and e.ref == ref)]
+        result = engine.run(terms, events, day, strict=False)
     found = selectors.defaults_on(note, terms, result, day)
     continuing = [d for d in found if d.began_on is not None and d.ended_on is None]
     if not continuing:
@@ -753,7 +762,7 @@ def default_notice_produce(
         if acceleration_notice.status in (AccelerationNotice.Status.NO_EFFECT, AccelerationNotice.Status.REFUSED):
             why = acceleration_notice.refusal or acceleration_notice.get_status_display().lower()
             raise refuse("acceleration_notice", f"this notice of acceleration has no effect: {why}")
-        if acceleration is not None and acceleration.ref != str(acceleration_notice.pk):
+        if acceleration is not None:
             raise refuse(
                 "acceleration_notice",
                 f"the note was already accelerated on {_long_date(acceleration.date)}; this notice has no effect",

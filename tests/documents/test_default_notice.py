@@ -198,6 +198,24 @@ def test_the_acceleration_notice_declares_and_takes_effect_when_deemed_received(
         assert blank not in text
 
 
+def test_a_declaration_effective_on_its_date_rests_on_the_defaults_before_it(late_note, staff, approve):
+    """By telecopy the declaration takes effect the day it is sent: what it makes due (the principal,
+    the open period's interest) is what it declares, not a payment the Company failed to make."""
+    with clock.pinned(date(2024, 2, 15)):
+        notice = approve(
+            services.acceleration_record(note=late_note, notice_sent=date(2024, 2, 15), method="telecopy", by=staff)
+        )
+    _, text = produce(late_note, date(2024, 2, 16), acceleration_notice=notice)
+    words = flat(text)
+    assert "This declaration takes effect on February 15, 2024" in words
+    assert "Interest, January 10 to 31, 2024 February 1, 2024 $2,200.00" in words
+    assert "due on acceleration" not in words
+    # Owing before it takes effect: the principal, and January's 2,200.00 billed (February's interest
+    # is accrued, not billed: the declaration has not yet made it due).
+    assert "Principal outstanding $365,000.00" in words
+    assert "Interest billed and unpaid $2,200.00" in words
+
+
 def test_an_automatic_acceleration_is_stated_as_having_occurred(late_note, staff, approve):
     with clock.pinned(date(2024, 3, 20)):
         approve(services.default_record(note=late_note, kind="insolvency", occurred_on=date(2024, 3, 4), by=staff))
