@@ -1,5 +1,5 @@
 """Every kind of document, produced from the demo's world, printed page by page to PNG under
-test-artifacts/documents/ to be looked at, and read for the blanks that a fact belongs in."""
+test-artifacts/every-document/ to be looked at, and read for the blanks that a fact belongs in."""
 
 import shutil
 import subprocess
@@ -19,7 +19,7 @@ from servicing.close import close_books
 from servicing.models import Conversion, Document
 from servicing.statements import statement_for
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "documents"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "every-document"
 # What a document prints where a fact is missing: never in one sent out (issue 12).
 BLANKS = ("None", "____", "Name and title", "address of —")
 
@@ -55,6 +55,10 @@ def test_every_kind_of_document_prints_whole_pages_without_blanks():
         effective_on=date(2026, 11, 26),
         successor="Orchard Holdings Corp.",
         securities=[("common stock of Orchard Holdings Corp.", D("0.5"))],
+        successor_jurisdiction="Nevada",
+        successor_notice_address="ATTN: General Counsel\n1 Orchard Plaza\nReno, NV 89501",
+        successor_signatory_name="Maria Ortega",
+        successor_signatory_title="President",
     )
     _approve(action)
     action.refresh_from_db()
