@@ -505,9 +505,9 @@ class Document(WriteOnce):
     class Kind(models.TextChoices):
         AGREEMENT = "agreement", "Convertible Note Agreement"
         CONVERSION_NOTICE = "conversion_notice", "Notice of conversion"
-        CONVERSION_CONFIRMATION = "conversion_confirmation", "Conversion confirmation"
+        CONVERSION_CONFIRMATION = "conversion_confirmation", "Confirmation of conversion"
         PREPAYMENT_NOTICE = "prepayment_notice", "Notice of prepayment"
-        DEFAULT_NOTICE = "default_notice", "Notice of default and acceleration"
+        DEFAULT_NOTICE = "default_notice", "Notice of default"
         SUPPLEMENTAL_AGREEMENT = "supplemental_agreement", "Supplemental agreement"
         STATEMENT = "statement", "Holder statement"
 

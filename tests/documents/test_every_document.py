@@ -18,6 +18,7 @@ from servicing import approvals, documents, lifecycle, services
 from servicing.close import close_books
 from servicing.models import Conversion, Document
 from servicing.statements import statement_for
+from tests.helpers import pdf_text
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "every-document"
 # What a document prints where a fact is missing: never in one sent out (issue 12).
@@ -42,8 +43,16 @@ def test_every_kind_of_document_prints_whole_pages_without_blanks():
     close_books()
     conversion.refresh_from_db()
     assert conversion.status == Conversion.Status.CONVERTED
-    documents.conversion_notice_produce(conversion=conversion)
-    documents.conversion_confirmation_produce(conversion=conversion)
+    for document in (
+        documents.conversion_notice_produce(conversion=conversion),
+        documents.conversion_confirmation_produce(conversion=conversion),
+    ):
+        # The assignee signed no agreement: its note is the substitute issued to it (8(j)).
+        words = " ".join(pdf_text(document).split())
+        assert (
+            'Substitute note DEMO-CURRENT/1, issued by Innovo Group Inc. (the "Company") to Northwind Partners LP '
+            '(the "Holder") on October 1, 2026 under Section 8(j) in place of part of note DEMO-CURRENT' in words
+        ), words
     documents.default_notice_produce(note=late, acceleration_notice=acceleration)
     for holder in Holder.objects.order_by("pk"):
         if statement_for(holder, date(2026, 10, 1)).notes:
