@@ -496,10 +496,21 @@ def agreement_exhibits(note: Note) -> list[NoteExhibit]:
 def agreement_produce(*, note: Note, by=None, job="") -> Document:
     """The Convertible Note Agreement with every blank filled in from the note, dated its date, and
     its exhibits after the signature page."""
-    exhibits = agreement_exhibits(note)
+    # One refusal names every fact and exhibit missing, not the first found.
+    refusals: dict[str, list[str]] = {}
+    try:
+        parties = _parties(note, "Convertible Note Agreement")
+    except ValidationError as e:
+        refusals |= e.message_dict
+    try:
+        exhibits = agreement_exhibits(note)
+    except ValidationError as e:
+        refusals |= e.message_dict
+    if refusals:
+        raise ValidationError(refusals)
     first_bill = engine.accrual.next_due_date(note.agreement_date, note.calendar)
     title = f"Convertible Note Agreement {note.number}"
-    context = _parties(note, "Convertible Note Agreement") | {
+    context = parties | {
         "title": title,
         "agreement_date": _long_date(note.agreement_date),
         "maturity": _long_date(note.maturity_date),

@@ -16,7 +16,7 @@ from notes.models import Issuer, Note, SupplementalAgreement
 from servicing import clock, documents, lifecycle, services
 from servicing.close import close_books
 from servicing.models import Document
-from tests.factories import ClosingPriceFactory, PaymentFactory, UserFactory
+from tests.factories import ClosingPriceFactory, PaymentFactory, UserFactory, exhibit_attached
 from tests.helpers import pdf_pages, pdf_text, refused, row_counts
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +97,9 @@ def merger(issuer, staff, approve, **successor):
 
 
 def test_the_agreement_drafts_an_entity_holder_as_an_entity_signing_by_its_signatory(make_note, harbor):
-    text = kept(documents.agreement_produce(note=make_note(holder=harbor)), "agreement-entity")
+    note = make_note(holder=harbor)
+    exhibit_attached(note)
+    text = kept(documents.agreement_produce(note=note), "agreement-entity")
     assert (
         "to pay to Harbor Point Capital LLC, a Delaware limited liability company with an address of "
         '200 Harbor Point Road, Stamford, CT 06902 ("Holder")' in text
@@ -364,9 +366,11 @@ def test_a_refused_document_is_explained_on_the_staff_page_and_nothing_is_stored
     before = stored()
     page = client.post(reverse("servicing:produce", args=[note.pk, "agreement"]), follow=True)
     said = [str(m) for m in page.context["messages"]]
+    # One message names every fact and exhibit missing.
     assert said == [
         "the Convertible Note Agreement cannot be produced until these are recorded: "
-        "issuer Innovo Group Inc.'s state of incorporation"
+        "issuer Innovo Group Inc.'s state of incorporation; the agreement says Exhibit A, the Registration "
+        f"Rights Agreement (section 4(c)) is attached hereto; attach it to {note} first"
     ]
     assert "issuer Innovo Group Inc.&#x27;s state of incorporation" in page.content.decode()
     assert stored() == before
@@ -374,6 +378,7 @@ def test_a_refused_document_is_explained_on_the_staff_page_and_nothing_is_stored
 
 def test_a_refused_document_is_explained_in_the_admin_and_nothing_is_stored(client, make_note, issuer, holder):
     note = make_note()
+    exhibit_attached(note)
     Holder.objects.filter(pk=holder.pk).update(notice_address="")
     client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
     before = stored()
@@ -508,6 +513,7 @@ def test_each_document_names_itself_alike_in_its_title_its_footers_and_its_row(
 ):
     closes_for(issuer)
     note = make_note(holder=harbor, conversion_price=None)
+    exhibit_attached(note)
     conversion = converted(note, staff, approve)
     agreement = merger(issuer, staff, approve)
     made = {
@@ -522,8 +528,10 @@ def test_each_document_names_itself_alike_in_its_title_its_footers_and_its_row(
         assert document.title.upper().startswith(heading), (heading, document.title)
         assert f"<title>{document.title}</title>" in document.html
         pages = pdf_pages(document)
-        for number, page in enumerate(pages, 1):
-            assert f"{document.title} Page {number} of {len(pages)}" in " ".join(page.split()), (heading, number)
+        # The agreement's exhibits follow its own numbered pages, with their own numbering.
+        own = len(pages) - (3 if document.kind == "agreement" else 0)  # a cover and a 2-page exhibit
+        for number, page in enumerate(pages[:own], 1):
+            assert f"{document.title} Page {number} of {own}" in " ".join(page.split()), (heading, number)
 
 
 def test_the_admin_refuses_every_supplemental_agreement_of_a_merger_while_one_lacks_a_fact(
