@@ -49,7 +49,14 @@ def approve(approver):
 
 @pytest.fixture
 def issuer(db):
-    return IssuerFactory(name="Innovo Group Inc.")
+    """The reference agreement's company, with every fact its documents print (they refuse a blank)."""
+    return IssuerFactory(
+        name="Innovo Group Inc.",
+        notice_address="ATTN: Jay Furrow, CEO\n5804 E. Slauson Avenue\nCommerce, CA 90046",
+        signatory_name="Samuel J. Furrow, Jr.",
+        signatory_title="Chief Executive Officer",
+        jurisdiction="Delaware",
+    )
 
 
 @pytest.fixture

@@ -130,8 +130,8 @@ def test_the_pdf_holds_the_figures_names_and_contacts_and_no_blanks(two_issuers,
         "Mar 1, 2024 (wire 7) $2,900.00 $0.00 $2,900.00",
         "Ann Lee 80%, $2,320.00; Elm Street Credit Fund 20%, $580.00",
         "Interest paid in 2024, all notes $5,100.00",  # 2,200.00 and 2,900.00 of the first note
-        "ANN-W7 Apr 30, 2024 25,000 2.500000 Innovo Group Inc. expires within 90 days",  # two-line cells
-        "Conversion price 2.000000 per share",
+        "ANN-W7 Apr 30, 2024 25,000 $2.500000 Innovo Group Inc. expires within 90 days",  # two-line cells
+        "Conversion price $2.000000 per share",
         settings.SERVICER_NAME,
         f"telephone {settings.SERVICER_PHONE}",
         "within 30 days of the statement date",
