@@ -329,7 +329,8 @@ def exhibits_joined(pdf: bytes, exhibits, context: dict) -> bytes:
 def _page_inert(page) -> None:
     """An exhibit's page copied into the agreement, without what would act or mislead there: its
     key into its own file's structure tree (in the agreement's tree the same key names the
-    agreement's paragraphs), and actions that run when the page opens or a link is clicked."""
+    agreement's paragraphs), and actions that run when the page opens or a link is clicked (a link
+    keeps only a plain web or e-mail address, _plain_link)."""
     from pypdf.generic import NameObject
 
     for key in ("/StructParents", "/AA"):
@@ -338,8 +339,19 @@ def _page_inert(page) -> None:
         annotation = annotation.get_object()
         annotation.pop(NameObject("/AA"), None)
         action = annotation.get("/A")
-        if action is not None and action.get_object().get("/S") != "/URI":
+        if action is not None and not _plain_link(action.get_object()):
             annotation.pop(NameObject("/A"), None)
+
+
+# The links an exhibit's page keeps: to a web page or an e-mail address.
+LINK_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def _plain_link(action) -> bool:
+    """A link that only opens an address: a URI action to the web or an e-mail address, with no
+    further action chained after it (/Next runs whatever it names, a script too, once clicked)."""
+    uri = str(action.get("/URI", "")).strip().lower()
+    return action.get("/S") == "/URI" and "/Next" not in action and uri.startswith(LINK_SCHEMES)
 
 
 def _long_date(d: date) -> str:

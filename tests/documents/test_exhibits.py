@@ -249,3 +249,49 @@ def test_the_admin_attaches_an_exhibit_and_refuses_a_file_that_is_not_a_pdf(clie
     documents.agreement_produce(note=bare_agreement_note)
     assert client.post(delete, {"post": "yes"}).status_code == 403
     assert NoteExhibit.objects.filter(pk=exhibit.pk).exists() and Document.objects.count() == 1
+
+
+def linked_pdf() -> bytes:
+    """A one-page PDF with three links: one to a web page that runs a script after it (/Next), one
+    to a javascript: address, and one plain link to a web page."""
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+    def link(action):
+        box = ArrayObject([FloatObject(0), FloatObject(0), FloatObject(100), FloatObject(100)])
+        return DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Link"),
+                NameObject("/Rect"): box,
+                NameObject("/A"): DictionaryObject(action),
+            }
+        )
+
+    uri, script = NameObject("/URI"), NameObject("/S")
+    chained = {
+        script: uri,
+        uri: TextStringObject("https://example.com/chained"),
+        NameObject("/Next"): DictionaryObject(
+            {script: NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("NEXTSCRIPT")}
+        ),
+    }
+    javascript = {script: uri, uri: TextStringObject("javascript:URISCRIPT")}
+    plain = {script: uri, uri: TextStringObject("https://example.com/plain")}
+    writer = PdfWriter(clone_from=io.BytesIO(exhibit_pdf(pages=1)))
+    writer.pages[0][NameObject("/Annots")] = ArrayObject(
+        [writer._add_object(link(action)) for action in (chained, javascript, plain)]
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_an_exhibits_links_keep_only_a_plain_web_address_without_a_script_chained_after_it(bare_agreement_note):
+    linked = linked_pdf()
+    assert b"NEXTSCRIPT" in linked and b"URISCRIPT" in linked  # the address escaped: "javascript\\072"
+    exhibit_attached(bare_agreement_note, content=linked)
+    document = documents.agreement_produce(note=bare_agreement_note)
+    joined = Path(document.pdf.path).read_bytes()
+    assert b"SCRIPT" not in joined and b"/Next" not in joined
+    annotations = [a.get_object() for a in PdfReader(document.pdf.path).pages[-1]["/Annots"]]
+    assert [str(a["/A"]["/URI"]) for a in annotations if "/A" in a] == ["https://example.com/plain"]
