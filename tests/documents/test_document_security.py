@@ -215,6 +215,21 @@ def test_the_agreement_prints_record_text_as_text(hostile, listener):
     )
 
 
+def test_the_agreement_prints_an_entity_holders_particulars_as_text(hostile, listener):
+    entity = ("entity_type", "organized_in", "signatory_name", "signatory_title")
+    fill(Holder, hostile.holder.pk, listener.host, *entity, kind=Holder.Kind.ENTITY)
+    holder = Holder.objects.get(pk=hostile.holder.pk)
+    exhibit_attached(hostile.note)
+    document = documents.agreement_produce(note=hostile.note)
+    assert_printed_as_text(
+        document,
+        listener,
+        shown=[holder.name, holder.entity_type, holder.organized_in, holder.signatory_name, holder.signatory_title],
+        figures=["IN WITNESS WHEREOF"],
+        footer="Convertible Note Agreement 1\n;content:url(",
+    )
+
+
 def test_the_statement_prints_record_text_as_text(hostile, listener):
     # March's statement, dated April 1: it lists the April 1 payment (with its reference) and, the
     # merger being effective that day, the successor securities a conversion now gives.
