@@ -295,3 +295,17 @@ def test_an_exhibits_links_keep_only_a_plain_web_address_without_a_script_chaine
     assert b"SCRIPT" not in joined and b"/Next" not in joined
     annotations = [a.get_object() for a in PdfReader(document.pdf.path).pages[-1]["/Annots"]]
     assert [str(a["/A"]["/URI"]) for a in annotations if "/A" in a] == ["https://example.com/plain"]
+
+
+def test_a_file_larger_than_the_largest_exhibit_is_never_kept_whole_and_is_refused_as_too_large(
+    rf, client, bare_agreement_note
+):
+    huge = b"%PDF-" + b"0" * (documents.EXHIBIT_MAX_BYTES + 5 * 2**20)
+    request = rf.post("/", {"pdf": upload(huge)})
+    assert request.FILES["pdf"].size == documents.EXHIBIT_MAX_BYTES + 1  # the rest never written anywhere
+    url = reverse("servicing:exhibit_attach", args=[bare_agreement_note.pk])
+    client.force_login(UserFactory(username="chief", roles=["admin"]))
+    before = row_counts()
+    data = once({"label": "A", "title": "Registration Rights Agreement", "pdf": upload(huge)})
+    refused_at(client.post(url, data), "pdf", "larger than 20 MB")
+    assert row_counts() == before and files_under("exhibits") == []
