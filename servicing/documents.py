@@ -317,7 +317,8 @@ def exhibits_joined(pdf: bytes, exhibits, context: dict) -> bytes:
         if hashlib.sha256(content).hexdigest() != exhibit.sha256:
             raise refuse("exhibits", f"the file of {exhibit} is not the one attached (its SHA-256 differs)")
         for page in PdfReader(BytesIO(content)).pages:
-            _page_inert(writer.add_page(page))
+            _page_inert(page)  # before it is copied: what it loses is then not copied either
+            writer.add_page(page)
     if not all(_keeps_pdfa_3u(e.pdfa) for e in exhibits):
         metadata = writer.root_object["/Metadata"].get_object()
         metadata.set_data(PDFAID_DESCRIPTION.sub(b"", metadata.get_data()))
@@ -330,17 +331,28 @@ def _page_inert(page) -> None:
     """An exhibit's page copied into the agreement, without what would act or mislead there: its
     key into its own file's structure tree (in the agreement's tree the same key names the
     agreement's paragraphs), and actions that run when the page opens or a link is clicked (a link
-    keeps only a plain web or e-mail address, _plain_link)."""
-    from pypdf.generic import NameObject
+    keeps only a plain web or e-mail address, _plain_link), and annotations that carry a file or
+    play media (CARRYING): the agreement would otherwise hand on a file no one reviewed."""
+    from pypdf.generic import ArrayObject, NameObject
 
     for key in ("/StructParents", "/AA"):
         page.pop(NameObject(key), None)
-    for annotation in page.get("/Annots") or []:
-        annotation = annotation.get_object()
+    kept = ArrayObject()
+    for reference in page.get("/Annots") or []:
+        annotation = reference.get_object()
+        if annotation.get("/Subtype") in CARRYING:
+            continue
         annotation.pop(NameObject("/AA"), None)
         action = annotation.get("/A")
         if action is not None and not _plain_link(action.get_object()):
             annotation.pop(NameObject("/A"), None)
+        kept.append(reference)
+    if "/Annots" in page:
+        page[NameObject("/Annots")] = kept
+
+
+# Annotations an exhibit's page loses: each embeds a file, a sound, a movie or a 3D model.
+CARRYING = {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMedia", "/3D"}
 
 
 # The links an exhibit's page keeps: to a web page or an e-mail address.

@@ -309,3 +309,52 @@ def test_a_file_larger_than_the_largest_exhibit_is_never_kept_whole_and_is_refus
     data = once({"label": "A", "title": "Registration Rights Agreement", "pdf": upload(huge)})
     refused_at(client.post(url, data), "pdf", "larger than 20 MB")
     assert row_counts() == before and files_under("exhibits") == []
+
+
+def attaching_pdf() -> bytes:
+    """A one-page PDF whose page carries a file in a file attachment annotation."""
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter(clone_from=io.BytesIO(exhibit_pdf(pages=1)))
+    stream = DecodedStreamObject()
+    stream.set_data(b"MZ UNREVIEWED-FILE")
+    stream[NameObject("/Type")] = NameObject("/EmbeddedFile")
+    spec = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Filespec"),
+            NameObject("/F"): TextStringObject("setup.exe"),
+            NameObject("/EF"): DictionaryObject({NameObject("/F"): writer._add_object(stream)}),
+        }
+    )
+    annotation = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/FileAttachment"),
+            NameObject("/Rect"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(20), FloatObject(20)]),
+            NameObject("/FS"): spec,
+        }
+    )
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(annotation)])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_an_exhibits_pages_come_without_the_files_their_annotations_carry(bare_agreement_note):
+    import subprocess
+
+    carrying = attaching_pdf()
+    assert b"UNREVIEWED-FILE" in carrying
+    exhibit_attached(bare_agreement_note, content=carrying)
+    document = documents.agreement_produce(note=bare_agreement_note)
+    assert b"UNREVIEWED-FILE" not in Path(document.pdf.path).read_bytes()
+    listed = subprocess.run(["pdfdetach", "-list", document.pdf.path], check=True, capture_output=True).stdout
+    assert listed.decode().startswith("0 embedded files")
+    assert pdf_pages(document)[-1].split() == ["REGISTRATION", "RIGHTS", "AGREEMENT", "page", "1", "of", "1"]
