@@ -387,7 +387,9 @@ def _notice_date(data) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
     except ValueError:
-        raise ValidationError({"as_of": [f"the date of the notice {text!r} is not a date (YYYY-MM-DD)"]}) from None
+        # Named by its beginning: the message is kept in the session until shown.
+        shown = text if len(text) <= 20 else f"{text[:20]}…"
+        raise ValidationError({"as_of": [f"the date of the notice {shown!r} is not a date (YYYY-MM-DD)"]}) from None
 
 
 # What each "produce" button on a note page makes, from the note, the user and the form's data.

@@ -262,6 +262,14 @@ def test_the_note_page_produces_it_dated_the_day_staff_choose_and_shows_a_refusa
     assert Document.objects.count() == 1
 
 
+def test_the_note_page_names_a_long_text_given_as_the_date_only_by_its_beginning(client, late_note):
+    client.force_login(UserFactory(username="producer", roles=["admin"]))
+    url = reverse("servicing:produce", args=[late_note.pk, "default_notice"])
+    (message,) = _messages(client.post(url, {"as_of": "2024-02-15" + "9" * 100_000}))
+    assert message.startswith("the date of the notice '2024-02-159999") and "is not a date (YYYY-MM-DD)" in message
+    assert len(message) < 120 and not Document.objects.exists()
+
+
 def test_the_admin_action_asks_for_the_date_of_the_notice(admin_client, late_note):
     url = reverse("admin:notes_note_changelist")
     chosen = {"action": "produce_default_notice", "_selected_action": [late_note.pk]}
