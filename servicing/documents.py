@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils.text import slugify
@@ -288,7 +288,11 @@ def exhibit_attach(*, note: Note, label: str, title: str, content: bytes, by=Non
     if not exhibit.pdf.storage.exists(name):
         name = exhibit.pdf.storage.save(name, ContentFile(content))
     exhibit.pdf.name = name
-    exhibit.save()
+    try:
+        with transaction.atomic():
+            exhibit.save()
+    except IntegrityError:  # the same label attached by another request since the check above
+        raise refuse("label", f"{note} has an Exhibit {label} already: delete it first to attach another") from None
     return exhibit
 
 

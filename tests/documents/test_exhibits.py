@@ -4,6 +4,7 @@ signature page; section 4(c) says Exhibit A is attached hereto, so the agreement
 import hashlib
 import io
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -165,6 +166,16 @@ def test_it_refuses_an_exhibit_of_too_many_pages(bare_agreement_note, monkeypatc
     monkeypatch.setattr(documents, "EXHIBIT_MAX_PAGES", 2)
     with refused("pdf", "has 3 pages", "1 to 2", unchanged=row_counts):
         exhibit_attached(bare_agreement_note, content=exhibit_pdf(pages=3))
+
+
+def test_a_label_taken_by_another_request_since_the_check_is_refused_at_the_label(bare_agreement_note):
+    exhibit_attached(bare_agreement_note, label="A")
+    # As if another request attached Exhibit A between this one's check and its save.
+    with (
+        mock.patch("django.db.models.query.QuerySet.exists", return_value=False),
+        refused("label", "has an Exhibit A already", unchanged=row_counts),
+    ):
+        exhibit_attached(bare_agreement_note, label="A")
 
 
 def test_a_label_is_unique_to_its_note_and_named_as_the_agreement_names_it(bare_agreement_note, innovo, staff):
