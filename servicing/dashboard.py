@@ -11,8 +11,9 @@ from django.db.models.functions import TruncMonth
 
 from notes.models import Approval, Note
 from servicing import charts, engine
+from servicing import reminders as reminding
 from servicing.engine.calendar import add_months
-from servicing.models import DefaultPeriod, LedgerEntry, Prepayment, Reminder
+from servicing.models import DefaultPeriod, LedgerEntry, Prepayment
 from servicing.selectors import BALANCE_COLUMNS, MoneySum, notes_with_balances
 
 LISTED = 20  # rows of a list on the dashboard; the count says how many in all
@@ -72,12 +73,14 @@ def dashboard(today: date) -> Dashboard:
         .select_related("note__holder", "notice")
         .defer("note__engine_state")
     )
-    reminders = (
-        Reminder.objects.filter(created_on__gte=today - timedelta(days=7))
-        .select_related("note")
-        .defer("note__engine_state")
-        .order_by("due_on", "pk")
+    # Only those whose condition still holds: a payment approved a minute ago has already taken its
+    # past-due reminder off (servicing.reminders).
+    reminders, _ = reminding.holding(
+        list(reminding.open_reminders().filter(created_on__gte=today - timedelta(days=7)).order_by("due_on", "pk")),
+        today,
     )
+    for r in reminders:
+        r.badge = reminding.badge(r, today)
     ledger = f"{today}:{LedgerEntry.objects.aggregate(last=Max('pk'))['last']}"
     return Dashboard(
         today=today,
@@ -94,7 +97,7 @@ def dashboard(today: date) -> Dashboard:
         windows=windows,
         shares_issuable=_kept("shares_issuable", ledger, shares_issuable),
         reminders=list(reminders[:LISTED]),
-        reminders_count=reminders.count(),
+        reminders_count=len(reminders),
         interest_chart=_kept("interest_chart", ledger, lambda: interest_chart(today)),
         principal_chart=_kept("principal_chart", ledger, lambda: principal_chart(today)),
     )

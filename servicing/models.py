@@ -633,16 +633,20 @@ class StatementDelivery(models.Model):
 
 
 class Reminder(models.Model):
-    """Something coming due that staff are told of once, by e-mail, and see on the dashboard."""
+    """Something coming due that staff are told of once, by e-mail, and see on the dashboard until
+    what it is about ends (paid, cured, converted, matured, window closed): then it is closed, with
+    the reason in words (servicing.reminders)."""
 
+    # What it is about; how far off it is, the badge says from the day it is read
+    # (servicing.reminders.badge), never the label.
     class Kind(models.TextChoices):
-        INTEREST_DUE = "interest_due", "Interest due in 5 business days"
+        INTEREST_DUE = "interest_due", "Interest due"
         PAST_DUE = "past_due", "Payment past due"
-        MATURITY_30 = "maturity_30", "Maturity in 30 days"
-        MATURITY_7 = "maturity_7", "Maturity in 7 days"
+        MATURITY_30 = "maturity_30", "Maturity within 30 days"
+        MATURITY_7 = "maturity_7", "Maturity within 7 days"
         WINDOW_CLOSING = "window_closing", "Holder's conversion window closing"
         CURE_DEADLINE = "cure_deadline", "Covenant cure deadline"
-        WARRANT_EXPIRING = "warrant_expiring", "Warrant expiring in 30 days"
+        WARRANT_EXPIRING = "warrant_expiring", "Warrant expiring"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     key = models.CharField(max_length=120, unique=True, help_text="What it is about; each goes out once.")
@@ -652,6 +656,8 @@ class Reminder(models.Model):
     message = models.TextField()
     created_on = models.DateField()
     emailed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    closed_reason = models.CharField(max_length=200, blank=True, help_text='In words: "paid on 2026-11-27".')
 
     class Meta:
         ordering = ["due_on", "pk"]

@@ -1,5 +1,12 @@
 """Reminders to staff of what is coming due (product.md, "Celery beat"): each found once, kept for
-the dashboard, and e-mailed once to STAFF_EMAILS, even if the job runs twice."""
+the dashboard, and e-mailed once to STAFF_EMAILS, even if the job runs twice.
+
+A reminder follows the facts: it holds while `reminders_found` still finds its key from what posting
+keeps on the note row (past due and since when, principal, maturity) and the approved records
+(prepayment windows, cures and waivers, warrants). That function is the one rule; `ended` asks it
+again and says in words why each reminder that no longer holds ended. The dashboard and the
+reminders page show only those that hold, so a payment's approval (which posts the note) takes the
+past-due reminder off at once; the next `reminders_run` closes the rest with their reason."""
 
 import logging
 import smtplib
@@ -12,8 +19,8 @@ from django.utils import timezone
 
 from notes.models import Approval, Warrant
 from servicing import clock, engine
-from servicing.engine.calendar import add_business_days
-from servicing.models import DefaultEvent, JobRun, Prepayment, Reminder
+from servicing.engine.calendar import add_business_days, business_days_until
+from servicing.models import Conversion, DefaultEvent, JobRun, Payment, Prepayment, Reminder
 from servicing.selectors import notes_with_balances
 
 log = logging.getLogger(__name__)
@@ -100,6 +107,115 @@ def reminders_found(today: date) -> list[Reminder]:
     return found
 
 
+def open_reminders():
+    return Reminder.objects.filter(closed_at__isnull=True).select_related("note", "warrant").defer("note__engine_state")
+
+
+def holding(reminders, today: date, found_keys=None) -> tuple[list[Reminder], list[Reminder]]:
+    """`reminders` split into those whose condition still holds on `today` and those whose has
+    ended, each of the latter with `closed_reason` set (not saved)."""
+    keys = set(found_keys if found_keys is not None else (r.key for r in reminders_found(today)))
+    held, over = [], []
+    for r in reminders:
+        (held if r.key in keys else over).append(r)
+    reasons = _reasons(over, today)
+    for r in over:
+        r.closed_reason = reasons[r.pk]
+    return held, over
+
+
+def close_ended(today: date, found_keys=None) -> int:
+    """Close every open reminder whose condition no longer holds, saying why; returns how many."""
+    _, over = holding(list(open_reminders()), today, found_keys)
+    now = timezone.now()
+    for r in over:
+        # Only a reminder still open is closed: another run may have closed it meanwhile.
+        Reminder.objects.filter(pk=r.pk, closed_at__isnull=True).update(closed_at=now, closed_reason=r.closed_reason)
+    return len(over)
+
+
+def badge(r: Reminder, today: date) -> str:
+    """What is true of it on `today`, counted in business days of the note's calendar."""
+    if r.kind == Kind.PAST_DUE:
+        return f"past due since {r.due_on}"
+    if r.due_on < today:
+        return f"was due {r.due_on}"
+    if r.due_on == today:
+        return "due today"
+    n = business_days_until(today, r.due_on, r.note.calendar if r.note else "XFED")
+    if n == 0:  # later today's date but no business day before it: a weekend or holiday
+        return f"due {r.due_on:%A}, no business day before"
+    return f"due in {n} business day{'s' if n != 1 else ''}"
+
+
+def _reasons(over: list[Reminder], today: date) -> dict[int, str]:
+    """Why each ended, in words, from the same facts the finding reads."""
+    if not over:
+        return {}
+    notes = {r.note_id for r in over if r.note_id}
+    paid = {}
+    for note_id, received_on in (
+        Payment.objects.filter(note__in=notes, approval=Approval.APPROVED, reversed_at__isnull=True)
+        .order_by("received_on")
+        .values_list("note_id", "received_on")
+    ):
+        paid[note_id] = received_on  # the last
+    converted = {}
+    for c in Conversion.objects.filter(
+        note__in=notes, approval=Approval.APPROVED, status=Conversion.Status.CONVERTED
+    ).select_related("notice"):
+        converted[c.note_id] = c.conversion_date
+    ids = {int(r.key.rsplit(":", 1)[1]) for r in over if r.kind in (Kind.WINDOW_CLOSING, Kind.CURE_DEADLINE)}
+    prepayments = Prepayment.objects.in_bulk([i for i in ids])
+    events = {
+        e.pk: e
+        for e in DefaultEvent.objects.filter(pk__in=ids).prefetch_related("waivers", "cures").select_related("note")
+    }
+    out = {}
+    for r in over:
+        note = r.note
+        if note is not None and note.principal_outstanding == 0 and r.kind != Kind.CURE_DEADLINE:
+            if note.pk in converted:
+                out[r.pk] = f"converted on {converted[note.pk]}"
+            else:
+                out[r.pk] = f"paid off{f' on {paid[note.pk]}' if note.pk in paid else ''}"
+        elif r.kind == Kind.PAST_DUE:
+            if note.past_due > 0:
+                out[r.pk] = f"past due again since {note.past_due_since}"
+            else:
+                out[r.pk] = f"paid on {paid[note.pk]}" if note.pk in paid else f"nothing past due on {today}"
+        elif r.kind == Kind.INTEREST_DUE:
+            out[r.pk] = f"due date {r.due_on} reached" + (
+                f": {note.past_due:,.2f} past due" if note.past_due > 0 else ": nothing past due"
+            )
+        elif r.kind in (Kind.MATURITY_30, Kind.MATURITY_7):
+            out[r.pk] = f"matured on {note.maturity_date}"
+        elif r.kind == Kind.WINDOW_CLOSING:
+            p = prepayments.get(int(r.key.rsplit(":", 1)[1]))
+            if p is not None and p.status == Prepayment.Status.PAID:
+                out[r.pk] = f"prepaid on {p.prepayment_date}"
+            elif p is not None and p.window_end < today:
+                out[r.pk] = f"window ended {p.window_end}"
+            else:
+                out[r.pk] = "the prepayment is no longer scheduled"
+        elif r.kind == Kind.CURE_DEADLINE:
+            e = events.get(int(r.key.rsplit(":", 1)[1]))
+            if e is not None and e.ended_on is not None:
+                waived = e.ended_on in [w.waived_on for w in e.waivers.all() if w.is_approved]
+                out[r.pk] = f"{'waived' if waived else 'cured'} on {e.ended_on}"
+            elif e is not None and e.cure_deadline < today:
+                out[r.pk] = f"not cured by {e.cure_deadline}: an Event of Default"
+            else:
+                out[r.pk] = "the breach is no longer recorded"
+        elif r.kind == Kind.WARRANT_EXPIRING:
+            w = r.warrant
+            expired = w.expires_on < today
+            out[r.pk] = f"expired on {w.expires_on}" if expired else f"warrant {w.get_status_display().lower()}"
+        else:
+            out[r.pk] = f"no longer found on {today}"
+    return out
+
+
 def reminders_run(*, today: date | None = None) -> JobRun:
     """Record today's new reminders and e-mail every reminder not yet e-mailed, once."""
     today = today or clock.today()
@@ -107,13 +223,14 @@ def reminders_run(*, today: date | None = None) -> JobRun:
     found = reminders_found(today)
     known = set(Reminder.objects.filter(key__in=[r.key for r in found]).values_list("key", flat=True))
     Reminder.objects.bulk_create(found, ignore_conflicts=True)  # a key already there is not found again
+    closed = close_ended(today, [r.key for r in found])  # before e-mailing: what ended is not sent
     emailed = 0
     try:
         emailed = _email_unsent()
     except (smtplib.SMTPException, OSError) as e:
         log.warning("reminder e-mail failed: %s", e)
         run.failures.append({"error": f"{type(e).__name__}: {e}"})  # left unsent: the next run tries again
-    run.summary = {"found": len([r for r in found if r.key not in known]), "emailed": emailed}
+    run.summary = {"found": len([r for r in found if r.key not in known]), "closed": closed, "emailed": emailed}
     run.finished_at = timezone.now()
     run.save()
     return run
@@ -123,7 +240,9 @@ def reminders_run(*, today: date | None = None) -> JobRun:
 def _email_unsent() -> int:
     # Rows locked by a run already e-mailing them are skipped, so two runs never send one twice.
     unsent = list(
-        Reminder.objects.select_for_update(skip_locked=True).filter(emailed_at__isnull=True).order_by("due_on", "pk")
+        Reminder.objects.select_for_update(skip_locked=True)
+        .filter(emailed_at__isnull=True, closed_at__isnull=True)
+        .order_by("due_on", "pk")
     )
     if not unsent:
         return 0

@@ -15,6 +15,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -31,6 +32,7 @@ from notes.models import (
     WarrantExercise,
 )
 from servicing import approvals, clock, documents, lifecycle, services
+from servicing import reminders as reminding
 from servicing.dashboard import dashboard as dashboard_data
 from servicing.deliveries import statements_run
 from servicing.engine import RuleError
@@ -342,12 +344,25 @@ def statements(request):
     return render(request, "servicing/statements.html", context)
 
 
+CLOSED_SHOWN_DAYS = 30
+
+
 def reminders(request):
     require(request.user, "servicing.view_reminder")
-    page = Paginator(Reminder.objects.select_related("note").order_by("-due_on", "-pk"), 50).get_page(
-        request.GET.get("page")
+    today = clock.today()
+    held, over = reminding.holding(list(reminding.open_reminders().order_by("due_on", "pk")), today)
+    for r in held:
+        r.badge = reminding.badge(r, today)
+    # Closed recently: those the last run closed, and those that ended since (closed at the next run).
+    closed = list(
+        Reminder.objects.filter(closed_at__gte=timezone.now() - timedelta(days=CLOSED_SHOWN_DAYS))
+        .select_related("note")
+        .defer("note__engine_state")
+        .order_by("-closed_at", "-pk")
     )
-    return render(request, "servicing/reminders.html", {"page": page, "section": "operations"})
+    page = Paginator(held, 50).get_page(request.GET.get("page"))
+    context = {"page": page, "closed": over + closed, "closed_days": CLOSED_SHOWN_DAYS, "section": "operations"}
+    return render(request, "servicing/reminders.html", context)
 
 
 def jobs(request):

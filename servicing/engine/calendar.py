@@ -36,6 +36,17 @@ def add_business_days(d: date, n: int, code: str) -> date:
     return d
 
 
+def business_days_until(start: date, end: date, code: str) -> int:
+    """How many business days after `start` up to and including `end` (0 when `end` is not after
+    `start`): the n for which add_business_days(start, n) is the first business day on or after `end`."""
+    n, d = 0, start
+    while d < end:
+        d += ONE_DAY
+        if is_business_day(d, code):
+            n += 1
+    return n
+
+
 def business_day_on_or_after(d: date, code: str) -> date:
     while not is_business_day(d, code):
         d += ONE_DAY
