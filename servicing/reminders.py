@@ -144,7 +144,7 @@ def badge(r: Reminder, today: date) -> str:
         return "due today"
     n = business_days_until(today, r.due_on, r.note.calendar if r.note else "XFED")
     if n == 0:  # later today's date but no business day before it: a weekend or holiday
-        return f"due {r.due_on:%A}, no business day before"
+        return f"due {r.due_on:%A}, no business day before it"
     return f"due in {n} business day{'s' if n != 1 else ''}"
 
 

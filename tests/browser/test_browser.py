@@ -7,10 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 
 from servicing import documents
 from servicing.close import close_books
+from servicing.reminders import reminders_run
 from servicing.simulate import simulate
 from tests.factories import UserFactory, exhibit_attached
 
@@ -126,3 +128,44 @@ def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login
     page.context.clear_cookies()
     page.goto(live_server.url + "/login/")
     shoot("login")
+
+
+@time_machine.travel("2024-02-06 12:00 -0500", tick=True)
+def test_paying_the_past_due_note_closes_its_reminder_on_the_dashboard(page, live_server, login, shoot, people, note):
+    reminders_run(today=date(2024, 2, 6))
+    login("servicer")
+    reminder = page.locator("[data-reminder=past_due]")
+    expect(reminder.locator("[data-badge]")).to_have_text("past due since 2024-02-02")
+    shoot("dashboard-reminder-past-due")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot("dashboard-reminder-past-due-390")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(live_server.url + note.get_absolute_url())
+    page.click("text=Record…")
+    page.click("text=Record a payment")
+    page.fill("#id_received_on", "2024-02-06")
+    page.fill("#id_amount", "2200.00")
+    page.click("button[name=save]")
+    expect(page.locator(".alert-success")).to_contain_text("takes effect when another user approves it")
+    page.goto(live_server.url + "/")
+    expect(reminder).to_have_count(1)  # pending: still past due
+
+    login("approver")
+    page.goto(live_server.url + "/approvals/")
+    page.locator("tr", has_text="2,200.00 received 2024-02-06").locator("button", has_text="Approve").click()
+    expect(page.locator(".alert-success")).to_contain_text("Approved")
+    page.goto(live_server.url + "/")
+    expect(reminder).to_have_count(0)
+    expect(page.get_by_text("past due since 2024-02-02")).to_have_count(0)
+    shoot("dashboard-after-payment")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot("dashboard-after-payment-390")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(live_server.url + "/reminders/")
+    expect(page.locator("[data-closed=past_due]")).to_contain_text("closed: paid on 2024-02-06")
+    shoot("reminders-closed-recently")
+    reminders_run(today=date(2024, 2, 6))  # the run stores what the page already said
+    page.reload()
+    expect(page.locator("[data-closed=past_due]")).to_contain_text("closed: paid on 2024-02-06")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot("reminders-closed-recently-390")
