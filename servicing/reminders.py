@@ -28,16 +28,20 @@ JOB = "reminders"
 Kind = Reminder.Kind
 
 
-def reminders_found(today: date) -> list[Reminder]:
-    """Everything due soon or overdue as of `today` (after the close through yesterday)."""
+def reminders_found(today: date, note_ids: set[int] | None = None) -> list[Reminder]:
+    """Everything due soon or overdue as of `today` (after the close through yesterday); of the notes
+    `note_ids` only, when given (a page checking the reminders it shows looks at their notes alone)."""
     found = []
+
+    def of_notes(queryset, field="pk"):
+        return queryset if note_ids is None else queryset.filter(**{f"{field}__in": note_ids})
 
     def add(kind, key, due_on, message, note=None, warrant=None):
         found.append(
             Reminder(kind=kind, key=key, due_on=due_on, message=message, note=note, warrant=warrant, created_on=today)
         )
 
-    notes = list(notes_with_balances().filter(principal_outstanding__gt=0).order_by("number"))
+    notes = list(of_notes(notes_with_balances()).filter(principal_outstanding__gt=0).order_by("number"))
     soon = add_business_days(today, 5, "XFED")
     for note in notes:
         due = engine.accrual.next_due_date(today, note.calendar)
@@ -60,7 +64,7 @@ def reminders_found(today: date) -> list[Reminder]:
                     f"{note.principal_outstanding:,.2f} falls due.",
                     note,
                 )
-    for note in notes_with_balances().filter(past_due__gt=0).order_by("number"):
+    for note in of_notes(notes_with_balances()).filter(past_due__gt=0).order_by("number"):
         add(
             Kind.PAST_DUE,
             f"past_due:{note.pk}:{note.past_due_since}",
@@ -69,7 +73,9 @@ def reminders_found(today: date) -> list[Reminder]:
             note,
         )
     window = add_business_days(today, 2, "XFED")
-    scheduled = Prepayment.objects.filter(approval=Approval.APPROVED, status=Prepayment.Status.SCHEDULED)
+    scheduled = of_notes(
+        Prepayment.objects.filter(approval=Approval.APPROVED, status=Prepayment.Status.SCHEDULED), "note"
+    )
     for p in scheduled.filter(window_end__gte=today, window_end__lte=window).select_related("note__holder"):
         add(
             Kind.WINDOW_CLOSING,
@@ -79,8 +85,9 @@ def reminders_found(today: date) -> list[Reminder]:
             f"prepayment {p.prepayment_date}.",
             p.note,
         )
-    breaches = DefaultEvent.objects.filter(
-        kind=DefaultEvent.Kind.COVENANT, cured_on__isnull=True, approval=Approval.APPROVED
+    breaches = of_notes(
+        DefaultEvent.objects.filter(kind=DefaultEvent.Kind.COVENANT, cured_on__isnull=True, approval=Approval.APPROVED),
+        "note",
     )
     for event in breaches.select_related("note__holder").prefetch_related("waivers", "cures"):
         deadline = event.cure_deadline
@@ -114,7 +121,9 @@ def open_reminders():
 def holding(reminders, today: date, found_keys=None) -> tuple[list[Reminder], list[Reminder]]:
     """`reminders` split into those whose condition still holds on `today` and those whose has
     ended, each of the latter with `closed_reason` set (not saved)."""
-    keys = set(found_keys if found_keys is not None else (r.key for r in reminders_found(today)))
+    if found_keys is None:  # found again for these reminders' notes only (and every warrant)
+        found_keys = (r.key for r in reminders_found(today, {r.note_id for r in reminders if r.note_id}))
+    keys = set(found_keys)
     held, over = [], []
     for r in reminders:
         (held if r.key in keys else over).append(r)

@@ -12,7 +12,7 @@ from servicing.close import close_books
 from servicing.dashboard import dashboard
 from servicing.engine.calendar import business_days_until
 from servicing.models import Reminder
-from servicing.reminders import badge, reminders_run
+from servicing.reminders import badge, reminders_found, reminders_run
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,14 @@ def test_a_past_due_reminder_closes_when_the_note_is_paid_and_says_when(make_not
     run = reminders_run(today=date(2024, 2, 5))
     assert run.summary["closed"] == 1
     assert closed("past_due") == (True, "paid on 2024-02-05")
+
+
+def test_a_page_finds_again_only_the_reminders_of_the_notes_it_shows(make_note):
+    first, second = make_note(), make_note()
+    close_books(through=date(2024, 2, 2))
+    found = {r.note_id for r in reminders_found(date(2024, 2, 3), {first.pk})}
+    assert found == {first.pk}
+    assert {r.note_id for r in reminders_found(date(2024, 2, 3))} == {first.pk, second.pk}
 
 
 def test_a_cure_deadline_reminder_closes_when_the_breach_is_cured(make_note, staff, approve):
