@@ -28,8 +28,10 @@ from servicing.selectors import (
 class Payoff:
     on: date
     balances: engine.Balances
-    periods: list = field(default_factory=list)  # the periods the replay billed
-    refused: list = field(default_factory=list)  # (event type, ref, why) of what the replay did not apply
+    # The replay's workings, for the what-if's words: a payoff is its date and balances, so two
+    # replays that agree on those are equal whichever day they went on from.
+    periods: list = field(default_factory=list, compare=False)  # the periods the replay billed
+    refused: list = field(default_factory=list, compare=False)  # (event type, ref, why) it did not apply
 
     @property
     def amount(self) -> Decimal:
