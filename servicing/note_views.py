@@ -6,11 +6,11 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from notes.models import Approval, Note
-from servicing import charts
+from servicing import charts, clock
 from servicing.forms import WORKFLOWS, QuoteForm
 from servicing.models import Conversion, DefaultEvent, Period, Prepayment
 from servicing.note_tables import NoteFilter, NoteTable
-from servicing.quotes import conversion_quote, payoff_quote
+from servicing.quotes import choices, what_if
 from servicing.selectors import MoneySum, note_terms, notes_with_balances, pending_for_note, row_balances
 from servicing.web import require, table_page
 
@@ -28,10 +28,12 @@ def note_detail(request, pk):
     require(request.user, "notes.view_note")
     note = get_object_or_404(Note.objects.select_related("issuer", "holder", "parent").defer("engine_state"), pk=pk)
     quote_form = QuoteForm(request.GET if "on" in request.GET else None, note=note)
-    payoff = conversion = None
+    what = None
     if quote_form.is_valid():
-        payoff = payoff_quote(note, quote_form.cleaned_data["on"])
-        conversion = conversion_quote(note, quote_form.cleaned_data["on"], quote_form.cleaned_data["principal"])
+        # The card's checkboxes send the items kept in ("include"); a bare ?on= link keeps the scheduled ones.
+        chosen = request.GET.getlist("include") if "choices" in request.GET else None
+        on, principal = quote_form.cleaned_data["on"], quote_form.cleaned_data["principal"]
+        what = what_if(note, on, principal, chosen, clock.today())
     entries = note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")
     periods = Period.objects.filter(note=note).order_by("-start")
     context = {
@@ -40,8 +42,10 @@ def note_detail(request, pk):
         "section": "notes",
         "balances": row_balances(note),  # equal to its ledger's: manage.py verify_ledger
         "quote_form": quote_form,
-        "payoff": payoff,
-        "conversion": conversion,
+        "what": what,
+        "what_choices": what.choices if what else [(c, c.approved) for c in choices(note, clock.today())],
+        "payoff": what and what.payoff,
+        "conversion": what and what.conversion,
         "periods": periods[:PERIODS_LISTED],
         "periods_count": periods.count(),
         "ledger": Paginator(entries, 25).get_page(request.GET.get("page")),

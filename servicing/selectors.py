@@ -102,16 +102,12 @@ def events_by_note(notes: list[Note], *, full_ids: set[int]) -> dict[int, list[e
     )
     payments = Payment.objects.filter(new_payments, note__in=ids, approval=APPROVED, reversed_at__isnull=True)
     for p in payments.order_by("received_on", "pk"):
-        events[p.note_id].append(engine.Payment(str(p.pk), p.received_on, p.amount))
+        events[p.note_id].append(payment_event(p))
     approved = {"note__in": ids, "approval": APPROVED}
     for c in Conversion.objects.filter(**approved).select_related("notice").order_by("pk"):
-        n = c.notice
-        events[c.note_id].append(engine.Conversion(str(c.pk), n.sent_on, n.deemed_received_on, c.principal_requested))
+        events[c.note_id].append(conversion_event(c))
     for p in Prepayment.objects.filter(**approved).select_related("notice").order_by("pk"):
-        n = p.notice
-        events[p.note_id].append(
-            engine.Prepayment(str(p.pk), n.sent_on, n.deemed_received_on, p.prepayment_date, p.principal_requested)
-        )
+        events[p.note_id].append(prepayment_event(p))
     for a in AccelerationNotice.objects.filter(**approved).select_related("notice").order_by("pk"):
         events[a.note_id].append(engine.AccelerationNotice(str(a.pk), a.notice.sent_on, a.notice.deemed_received_on))
     for d in DefaultEvent.objects.filter(**approved).prefetch_related("waivers", "cures").order_by("pk"):
@@ -159,6 +155,21 @@ def approvers_of(wanted: dict[int, set[str]]) -> dict[int, dict[str, int]]:
 
 def note_events(note: Note) -> list[engine.Event]:
     return events_by_note([note], full_ids={note.pk})[note.pk]
+
+
+# The engine event of each row, approved or not (the what-if includes a pending one if asked).
+def payment_event(p: Payment) -> engine.Payment:
+    return engine.Payment(str(p.pk), p.received_on, p.amount)
+
+
+def conversion_event(c: Conversion) -> engine.Conversion:
+    n = c.notice
+    return engine.Conversion(str(c.pk), n.sent_on, n.deemed_received_on, c.principal_requested)
+
+
+def prepayment_event(p: Prepayment) -> engine.Prepayment:
+    n = p.notice
+    return engine.Prepayment(str(p.pk), n.sent_on, n.deemed_received_on, p.prepayment_date, p.principal_requested)
 
 
 def default_event(d: DefaultEvent) -> engine.Event:
