@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from servicing import services
+from servicing import documents, services
 from tests.browser.test_browser import note, people  # noqa: F401 - fixtures shared with the staff pages
-from tests.factories import UserFactory
+from tests.factories import UserFactory, exhibit_attached
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,6 +37,26 @@ def test_the_ledger_list_fits_a_laptop_screen(page, live_server, login, shoot, p
     size = fits(page)
     assert size["scroll"] <= size["inner"], size
     assert size["table"] <= size["box"], size
+
+
+def test_the_widest_lists_fit_a_laptop_screen(page, live_server, login, shoot, people, note, staff):  # noqa: F811
+    UserFactory(username="chief", roles=["admin"], is_staff=True)
+    exhibit_attached(note)
+    documents.agreement_produce(note=note)
+    services.payment_record(note=note, received_on=date(2024, 2, 5), amount=Decimal("2200.00"), by=staff)
+    login("chief")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    lists = ["notes/note", "servicing/payment", "servicing/period", "servicing/document", "servicing/jobrun"]
+    lists += ["notes/warrant", "servicing/statementdelivery", "servicing/conversion", "servicing/prepayment"]
+    wide = {}
+    for name in lists:
+        page.goto(f"{live_server.url}/admin/{name}/")
+        if page.locator("#result_list").count():
+            size = fits(page)
+            if size["scroll"] > size["inner"] or size["table"] > size["box"]:
+                wide[name] = size
+                shoot(f"admin-{name.replace('/', '-')}-1280")
+    assert not wide, wide
 
 
 def test_the_admin_note_page_and_history_are_captured_wide_and_narrow(page, live_server, login, shoot, people, note):  # noqa: F811
