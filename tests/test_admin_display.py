@@ -10,6 +10,8 @@ import pytest
 from notes.models import Participation
 from servicing import services
 from servicing.close import close_books
+from servicing.deliveries import statements_run
+from servicing.models import StatementDelivery
 from tests.factories import HolderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +112,13 @@ def test_an_old_version_of_a_note_shows_its_terms_formatted(admin_client, note):
     page = text(admin_client.get(f"/admin/notes/note/{note.pk}/history/{version.pk}/"))
     assert re.search(r'field-principal\b.*?<div class="readonly">120,000.00</div>', page, re.S)
     assert "engine_state" not in page
+
+
+def test_a_delivery_the_statements_job_made_names_the_job_in_its_history(admin_client, note):
+    statements_run(month=date(2024, 2, 1), enqueue=lambda delivery_id: None)  # no user: the monthly job
+    delivery = StatementDelivery.objects.get()
+    assert delivery.history.get().history_user is None
+    page = text(admin_client.get(f"/admin/servicing/statementdelivery/{delivery.pk}/history/"))
+    table = page[page.index('id="change-history"') :]
+    assert "a scheduled job" in table
+    assert not re.search(r"<td>\s*None\s*</td>", table)
