@@ -34,9 +34,8 @@ def number_display(field: models.DecimalField, value: Decimal | None) -> str:
     if value is None:
         return "-"  # the admin's empty value (a read-only field would write "None")
     if field.name == "conversion_price":
-        shown = price(price_display(value))
-        exact = price(value)
-        return shown if Decimal(shown) == value else f"{shown} (unrounded {exact})"
+        rounded = price(price_display(value))  # as the staff pages and documents show it
+        return rounded if Decimal(rounded) == value else f"{rounded} (unrounded {price(value)})"
     if field.name in PRICE_COLUMNS:
         return price(value)
     if field.name in PERCENT_COLUMNS:

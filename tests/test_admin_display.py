@@ -122,3 +122,11 @@ def test_a_delivery_the_statements_job_made_names_the_job_in_its_history(admin_c
     table = page[page.index('id="change-history"') :]
     assert "a scheduled job" in table
     assert not re.search(r"<td>\s*None\s*</td>", table)
+
+
+def test_a_conversion_price_that_rounds_shows_its_unrounded_value_beside_it(admin_client, make_note):
+    note = make_note(conversion_price=D("2.3232323232"))
+    page = text(admin_client.get(f"/admin/notes/note/{note.pk}/change/"))
+    assert re.search(
+        r'field-conversion_price\b.*?<div class="readonly">2.323232 \(unrounded 2.3232323232\)</div>', page, re.S
+    )
