@@ -1,18 +1,110 @@
 """Admin classes for records that are written by services and decided by approvers."""
 
+import functools
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
+from django.template.defaultfilters import floatformat
 from django.template.response import TemplateResponse
+from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 
 from servicing import approvals
+from servicing.engine.conversion import price_display
 from servicing.once import SubmitOnce
+from servicing.templatetags.documents import percent, price, quantity
 from servicing.web import add_service_errors
+
+# Decimal columns that hold a fraction read as a percentage (1.10 → 110%, 0.25 → 25%), besides
+# the rates; and those that hold a price per share.
+PERCENT_COLUMNS = {"rate", "default_rate_spread", "max_lawful_rate", "conversion_premium", "share"}
+PRICE_COLUMNS = {"close", "exercise_price", "conversion_price"}
+
+
+def number_display(field: models.DecimalField, value: Decimal | None) -> str:
+    """A decimal column as the staff pages show it: money with separators and two places
+    (120,000.00), rates and shares as percentages (7.5%), prices per share with six places or more
+    (2.800000), other quantities exactly, without the column's trailing zeros."""
+    if value is None:
+        return "-"  # the admin's empty value (a read-only field would write "None")
+    if field.name == "conversion_price":
+        rounded = price(price_display(value))  # as the staff pages and documents show it
+        return rounded if Decimal(rounded) == value else f"{rounded} (unrounded {price(value)})"
+    if field.name in PRICE_COLUMNS:
+        return price(value)
+    if field.name in PERCENT_COLUMNS:
+        return percent(value)
+    if field.decimal_places == 2:
+        return money_display(value)
+    return quantity(value)
+
+
+def money_display(value: Decimal) -> str:
+    """Money as the staff pages write it: 120000 → 120,000.00."""
+    return floatformat(value, "2g")
+
+
+@functools.cache
+def number_column(model, name: str):
+    """The admin column (or read-only field) that shows the decimal column `name` of `model` through
+    `number_display`; the same object each time, so a form can leave it out by identity."""
+    field = model._meta.get_field(name)
+
+    def column(obj):
+        return number_display(field, getattr(obj, name))
+
+    column.__name__ = name  # the admin's CSS class, field-<name>, stays the column's
+    column.short_description = capfirst(field.verbose_name)
+    column.admin_order_field = name
+    return column
+
+
+def shown(model, name):
+    """`name`, or its formatted column if it names a decimal column of `model`."""
+    if not isinstance(name, str):
+        return name
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:  # a method, a property or a related path: shown as it is
+        return name
+    return number_column(model, name) if isinstance(field, models.DecimalField) else name
+
+
+class FormattedNumbers:
+    """Every decimal column shown formatted (`number_display`) in the lists, and on a change page
+    shown read only (the whole page, or an old version from the history)."""
+
+    def get_list_display(self, request):
+        return [shown(self.model, name) for name in super().get_list_display(request)]
+
+    def all_read_only(self, request, obj) -> bool:
+        if getattr(request, "history_read_only", False):
+            return True
+        return obj is not None and not self.has_change_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        return self.formatted_fieldsets(request, obj, super().get_fieldsets(request, obj))
+
+    def formatted_fieldsets(self, request, obj, fieldsets):
+        if not self.all_read_only(request, obj):
+            return fieldsets
+        # Django takes every field of a page the user may not change as read only (these columns
+        # included); an old version's page takes them from get_readonly_fields, mapped the same way.
+        return [
+            (title, {**options, "fields": [self._shown_line(line) for line in options["fields"]]})
+            for title, options in fieldsets
+        ]
+
+    def _shown_line(self, line):
+        if isinstance(line, (list, tuple)):
+            return type(line)(shown(self.model, name) for name in line)
+        return shown(self.model, line)
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -44,7 +136,7 @@ class SafeChangelist:
             return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
 
 
-class HistoryAdmin(SafeChangelist, SimpleHistoryAdmin):
+class HistoryAdmin(FormattedNumbers, SafeChangelist, SimpleHistoryAdmin):
     """A record's change history, read only. django-simple-history's history page would otherwise
     save whatever is posted to it with only the view permission checked; a change is made through
     the record's own form and service instead (rules checked, four-eyes where it applies).
@@ -93,11 +185,12 @@ class HistoryAdmin(SafeChangelist, SimpleHistoryAdmin):
         fields = super().get_readonly_fields(request, obj)
         if getattr(request, "history_read_only", False):
             opts = self.model._meta
-            return [*fields, *(f.name for f in [*opts.fields, *opts.many_to_many])]
+            names = [*fields, *(f.name for f in [*opts.fields, *opts.many_to_many])]
+            return [shown(self.model, name) for name in names]
         return fields
 
 
-class ReadOnlyAdmin(SafeChangelist, admin.ModelAdmin):
+class ReadOnlyAdmin(FormattedNumbers, SafeChangelist, admin.ModelAdmin):
     """Records written only by posting: visible, never edited here."""
 
     def has_add_permission(self, request):
@@ -116,8 +209,11 @@ class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def get_fields(self, request, obj=None):
+        return [shown(self.model, name) for name in self.fields]
+
     def get_readonly_fields(self, request, obj=None):
-        return self.fields
+        return self.get_fields(request, obj)
 
     def has_add_permission(self, request, obj=None):
         return False

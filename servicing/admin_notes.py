@@ -30,6 +30,8 @@ from servicing.admin_base import (
     RecordedByService,
     act_on_each,
     action_with_form,
+    money_display,
+    shown,
 )
 from servicing.selectors import notes_with_balances, warrant_shares_left
 from servicing.web import add_service_errors
@@ -119,11 +121,12 @@ class NoteCreationForm(forms.ModelForm):
 
 @admin.register(Note)
 class NoteAdmin(ProduceDocuments, HistoryAdmin):
+    # The agreement date is in the date bar above the list and on the note's page: without it the
+    # list fits a laptop's screen.
     list_display = [
         "number",
         "holder",
         "issuer",
-        "agreement_date",
         "maturity_date",
         "principal",
         "rate",
@@ -139,10 +142,6 @@ class NoteAdmin(ProduceDocuments, HistoryAdmin):
     def get_queryset(self, request):
         return notes_with_balances().order_by("number")
 
-    @admin.display(description="Principal outstanding", ordering="principal_outstanding")
-    def principal_outstanding(self, note):
-        return note.principal_outstanding
-
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = NoteCreationForm
@@ -153,8 +152,23 @@ class NoteAdmin(ProduceDocuments, HistoryAdmin):
             return []
         # The number and terms of a funded note are what the agreement says and the ledger was
         # posted on: they are not edited here.
-        fields = [f.name for f in Note._meta.fields if f.name != "id"]
+        fields = [shown(Note, f.name) for f in Note._meta.fields if f.name != "id"]
         return [*fields, "reference_closes", "chain_of_title"]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return super().get_fieldsets(request, obj)
+        # The posted balances, without the engine's state (posting's own record of where it
+        # stopped, read by no one here); an old version has no balances (history leaves them out).
+        posted = [f for f in Note.POSTED if f != "engine_state"]
+        terms = [f.name for f in Note._meta.fields if f.name != "id" and f.name not in Note.POSTED]
+        fieldsets = [
+            (None, {"fields": [*terms, "reference_closes", "chain_of_title"]}),
+            ("Balances as posted", {"fields": posted}),
+        ]
+        if getattr(request, "history_read_only", False):
+            fieldsets = fieldsets[:1]
+        return self.formatted_fieldsets(request, obj, fieldsets)
 
     @admin.display(description="Chain of title (8(j))")
     def chain_of_title(self, note):
@@ -164,7 +178,14 @@ class NoteAdmin(ProduceDocuments, HistoryAdmin):
                 "",
                 "<li>{}{}{} — {}, from {}, principal {}</li>",
                 (
-                    ("→ " * depth, n.number, " (this note)" if n == note else "", n.holder, n.first_day, n.principal)
+                    (
+                        "→ " * depth,
+                        n.number,
+                        " (this note)" if n == note else "",
+                        n.holder,
+                        n.first_day,
+                        money_display(n.principal),
+                    )
                     for depth, n in note.chain_of_title()
                 ),
             ),
