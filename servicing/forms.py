@@ -93,15 +93,22 @@ class WorkflowForm(SubmitOnce):
         """The record, if its dates are business days or the user said they are right; otherwise a
         refusal that asks, which rolls the record back. Asked after the rules are checked, so a
         date they refuse (a payment received in the future) is refused for that, not asked about."""
+        unusual = self.unusual_dates()
+        if unusual and not self.date_confirmed:
+            raise ValidationError({name: [why] for name, why in unusual.items()})
+        return item
+
+    def unusual_dates(self) -> dict[str, str]:
+        """Each date of the form on a weekend or holiday, with why it is unusual; the box that
+        confirms them is shown once one is named."""
         unusual = {}
         for name, doing in self.usual_days.items():
             why = self.cleaned_data.get(name) and unusual_day(self.cleaned_data[name], self.note.calendar, doing)
             if why:
-                unusual[name] = [why]
-        if unusual and not self.date_confirmed:
+                unusual[name] = why
+        if unusual:
             self.fields["confirm_date"].widget = forms.CheckboxInput()
-            raise ValidationError(unusual)
-        return item
+        return unusual
 
 
 class NoticeFields(WorkflowForm):

@@ -105,6 +105,17 @@ def test_a_notice_sent_on_a_saturday_asks_for_a_confirmation(client, note, staff
     assert Notice.objects.get().sent_on == date(2024, 2, 10)
 
 
+def test_checking_a_notice_dated_on_a_saturday_says_the_date_is_unusual_and_records_nothing(client, note, staff):
+    client.force_login(staff)
+    url = reverse("servicing:record", args=[note.pk, "notice"])
+    data = {"kind": "other", "direction": "company_to_holder", "method": "telecopy", "sent_on": "2024-02-10"}
+    page = client.post(url, once(data | {"preview": ""})).content.decode()
+    assert "Deemed received on Saturday 2024-02-10 (section 8(b))." in page
+    assert "2024-02-10 is a Saturday: notices are rarely sent on a weekend." in page
+    assert 'type="checkbox" name="confirm_date"' in page
+    assert not Notice.objects.exists()
+
+
 def test_a_conversion_notice_sent_on_a_sunday_asks_for_a_confirmation(client, note, staff):
     client.force_login(staff)
     url = reverse("servicing:record", args=[note.pk, "conversion"])
