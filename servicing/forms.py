@@ -15,7 +15,7 @@ from servicing.models import DefaultEvent, Method, Notice
 from servicing.once import SubmitOnce
 from servicing.quotes import conversion_quote
 from servicing.selectors import note_terms
-from servicing.web import add_service_errors
+from servicing.web import IsoDateField, add_service_errors
 
 MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
 
@@ -27,12 +27,25 @@ def text_field(**kw):
     return forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=TEXT_LENGTH, **kw)
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
 def date_field(label=None, **kw):
-    return forms.DateField(label=label, widget=DateInput, **kw)
+    return IsoDateField(label=label, **kw)
+
+
+CONFIRM_DATE = "The date is right"
+
+
+def unusual_day(day, calendar: str, doing: str) -> str | None:
+    """Why a day without business is an unusual date for what the form records, or None on a business
+    day: the calendar's own holidays (engine.calendar), named, or the weekend."""
+    if engine.calendar.is_business_day(day, calendar):
+        return None
+    holiday = engine.calendar.holiday_name(day, calendar)
+    why = (
+        f"{day} is {holiday}, a bank holiday: {doing} on a bank holiday"
+        if holiday
+        else (f"{day} is a {day:%A}: {doing} on a weekend")
+    )
+    return f"{why}. Tick '{CONFIRM_DATE}' to record it."
 
 
 class WorkflowForm(SubmitOnce):
@@ -43,10 +56,24 @@ class WorkflowForm(SubmitOnce):
     pending = True  # takes effect only once approved (four-eyes)
     has_preview = False  # preview() says what the rules make of the input
     fields_renamed: dict[str, str] = {}  # the service's field name → this form's
+    # A date field → what is rarely done on a weekend or holiday: such a date is recorded once the
+    # user ticks `confirm_date` (a typing slip, 2026-11-29 for 2026-11-24, is caught before approval).
+    usual_days: dict[str, str] = {}
 
     def __init__(self, *args, note: Note, **kwargs):
         self.note = note
         super().__init__(*args, **kwargs)
+        if self.usual_days:
+            # Hidden until a date asks for it; placed just after the dates it confirms.
+            confirm = forms.BooleanField(required=False, label=CONFIRM_DATE, widget=forms.HiddenInput)
+            fields = list(self.fields.items())
+            at = max(i for i, (name, _) in enumerate(fields) if name in self.usual_days) + 1
+            self.fields = dict([*fields[:at], ("confirm_date", confirm), *fields[at:]])
+
+    def clean(self):
+        data = super().clean()
+        self.date_confirmed = data.pop("confirm_date", False)  # kept apart from the values the service takes
+        return data
 
     def record(self, by):
         raise NotImplementedError
@@ -57,15 +84,37 @@ class WorkflowForm(SubmitOnce):
     def save(self, by):
         """Record through the service; a refusal becomes an error at its field. Returns the record."""
         try:
-            return self.record_once(lambda: self.record(by))
+            return self.record_once(lambda: self.day_confirmed(self.record(by)))
         except ValidationError as e:
             add_service_errors(self, e, self.fields_renamed)
             return None
+
+    def day_confirmed(self, item):
+        """The record, if its dates are business days or the user said they are right; otherwise a
+        refusal that asks, which rolls the record back. Asked after the rules are checked, so a
+        date they refuse (a payment received in the future) is refused for that, not asked about."""
+        unusual = self.unusual_dates()
+        if unusual and not self.date_confirmed:
+            raise ValidationError({name: [why] for name, why in unusual.items()})
+        return item
+
+    def unusual_dates(self) -> dict[str, str]:
+        """Each date of the form on a weekend or holiday, with why it is unusual; the box that
+        confirms them is shown once one is named."""
+        unusual = {}
+        for name, doing in self.usual_days.items():
+            why = self.cleaned_data.get(name) and unusual_day(self.cleaned_data[name], self.note.calendar, doing)
+            if why:
+                unusual[name] = why
+        if unusual:
+            self.fields["confirm_date"].widget = forms.CheckboxInput()
+        return unusual
 
 
 class NoticeFields(WorkflowForm):
     notice_sent = date_field("Notice sent on")
     method = forms.ChoiceField(choices=Method.choices)
+    usual_days = {"notice_sent": "notices are rarely sent"}
 
     def deemed(self):
         data = self.cleaned_data
@@ -75,6 +124,7 @@ class NoticeFields(WorkflowForm):
 class PaymentForm(WorkflowForm):
     title = "Record a payment"
     permission = "servicing.add_payment"
+    usual_days = {"received_on": "payments are rarely received"}
     received_on = date_field()
     amount = forms.DecimalField(**MONEY)
     reference = forms.CharField(required=False, max_length=100, help_text="Wire or cheque reference.")
@@ -91,6 +141,7 @@ class NoticeForm(WorkflowForm):
     has_preview = True
     permission = "servicing.add_notice"
     pending = False
+    usual_days = {"sent_on": "notices are rarely sent"}
     kind = forms.ChoiceField(
         choices=[
             c

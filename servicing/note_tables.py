@@ -4,7 +4,7 @@ from django.db.models import Q
 
 from notes.models import Issuer, Note
 from servicing.models import DefaultPeriod
-from servicing.web import MoneyColumn
+from servicing.web import IsoDateField, MoneyColumn
 
 
 class NoteTable(tables.Table):
@@ -47,6 +47,10 @@ class NoteTable(tables.Table):
         return f"{(value * 100).normalize():f}%"
 
 
+class IsoDateFilter(django_filters.DateFilter):
+    field_class = IsoDateField  # typed and shown as YYYY-MM-DD, like the forms' dates
+
+
 class NoteFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     issuer = django_filters.ModelChoiceFilter(queryset=Issuer.objects.all())
@@ -60,7 +64,7 @@ class NoteFilter(django_filters.FilterSet):
         ],
         label="Status",
     )
-    matures_before = django_filters.DateFilter(field_name="maturity_date", lookup_expr="lte", label="Matures by")
+    matures_before = IsoDateFilter(field_name="maturity_date", lookup_expr="lte", label="Matures by")
 
     class Meta:
         model = Note

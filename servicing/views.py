@@ -79,7 +79,7 @@ def record(request, pk, kind):
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
             try:
-                preview = form.preview()
+                preview = [*form.preview(), *form.unusual_dates().values()]
             except RuleError as e:
                 form.add_error(e.field if e.field in form.fields else None, e.message)
         else:

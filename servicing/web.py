@@ -1,15 +1,47 @@
 """What the staff pages share: the permission check, a table page with its CSV export, a service's
-refusal shown at the field it names, and the money column of a table. Every app's pages and admin
-import these from here."""
+refusal shown at the field it names, the money column of a table and the YYYY-MM-DD date field.
+Every app's pages and admin import these from here."""
 
 import csv
 import re
 
 import django_tables2 as tables
+from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django_tables2 import RequestConfig
+
+ISO_DATE = "%Y-%m-%d"
+NOT_ISO = "Enter a date as YYYY-MM-DD, such as 2026-11-27."
+
+
+class IsoDateInput(forms.DateInput):
+    """A date typed and shown as YYYY-MM-DD, as every page shows dates, with a button opening the
+    browser's calendar (servicing/static/servicing/dates.js). A text box: the browser's own date
+    input shows the user's locale (mm/dd/yyyy in the United States) however the page writes it."""
+
+    template_name = "servicing/widgets/iso_date.html"  # in the app: the form renderer reads app templates
+
+    def __init__(self, attrs=None):
+        iso = {
+            "pattern": r"\d{4}-\d{2}-\d{2}",
+            "placeholder": "YYYY-MM-DD",
+            "inputmode": "numeric",
+            "autocomplete": "off",
+            "maxlength": "10",
+            "data-iso-date": "",
+        }
+        super().__init__(attrs={**iso, **(attrs or {})}, format=ISO_DATE)
+
+
+class IsoDateField(forms.DateField):
+    """A date in ISO form only: 03/04/2026 is a different day in New York and in London."""
+
+    widget = IsoDateInput
+    input_formats = [ISO_DATE]
+    default_error_messages = {"invalid": NOT_ISO}
+
 
 NUMBER = re.compile(r"-?[\d,]*\.?\d+%?")
 
@@ -43,7 +75,12 @@ def spreadsheet_safe(cell):
 
 def table_page(request, filterset, table_class, *, title: str, section: str):
     """A filtered, sorted table, 25 rows a page, or all its rows as CSV (`?export=csv`)."""
-    table = table_class(filterset.qs)
+    # A filter given a value it cannot read (a date that is not one) lists nothing, rather than
+    # everything, and says why at the field.
+    refused = filterset.is_bound and not filterset.is_valid()
+    table = table_class(filterset.queryset.none() if refused else filterset.qs)
+    if refused:
+        table.empty_text = "Nothing is listed: correct the filter above."
     if request.GET.get("export") == "csv":
         RequestConfig(request, paginate=False).configure(table)
         response = HttpResponse(content_type="text/csv")

@@ -12,9 +12,10 @@ ONE_DAY = timedelta(days=1)
 
 
 @lru_cache(maxsize=32)
-def _holidays(code: str, year: int) -> frozenset[date]:
+def _holidays(code: str, year: int) -> dict[date, str]:
+    """The calendar's holidays of a year, each with its name ("Thanksgiving Day")."""
     try:
-        return frozenset(holidays.financial_holidays(code, years=year))
+        return dict(holidays.financial_holidays(code, years=year))
     except NotImplementedError:
         raise RuleError("calendar", f"unknown holiday calendar {code!r}") from None
 
@@ -25,6 +26,11 @@ def check_calendar(code: str) -> None:
 
 def is_business_day(d: date, code: str) -> bool:
     return d.weekday() < 5 and d not in _holidays(code, d.year)
+
+
+def holiday_name(d: date, code: str) -> str | None:
+    """The name of the calendar's holiday on d, or None: the holidays `is_business_day` skips."""
+    return _holidays(code, d.year).get(d)
 
 
 def add_business_days(d: date, n: int, code: str) -> date:

@@ -247,15 +247,18 @@ def test_a_participation_is_ended_and_a_review_flag_cleared_from_the_note_page(
 @pytest.mark.parametrize(
     "kind, data, made",
     [
-        ("notice", {"kind": "default", "direction": "holder_to_company", "method": "telecopy", "sent_on": "2024-02-10"},
-         "notices"),
-        ("conversion", {"notice_sent": "2024-02-10", "method": "telecopy", "principal": "1000.00"}, "conversions"),
+        # 2024-02-10 is a Saturday: the notices sent on it are recorded once the date is confirmed.
+        ("notice", {"kind": "default", "direction": "holder_to_company", "method": "telecopy", "sent_on": "2024-02-10",
+                    "confirm_date": "on"}, "notices"),
+        ("conversion", {"notice_sent": "2024-02-10", "method": "telecopy", "principal": "1000.00",
+                        "confirm_date": "on"}, "conversions"),
         ("prepayment", {"notice_sent": "2024-04-11", "method": "overnight_courier", "prepayment_date": "2024-04-22"},
          "prepayments"),
         ("covenant", {"occurred_on": "2024-02-10"}, "default_events"),
         ("misrepresentation", {"occurred_on": "2024-02-10"}, "default_events"),
         ("insolvency", {"occurred_on": "2024-02-10"}, "default_events"),
-        ("acceleration", {"notice_sent": "2024-02-10", "method": "telecopy"}, "acceleration_notices"),
+        ("acceleration", {"notice_sent": "2024-02-10", "method": "telecopy", "confirm_date": "on"},
+         "acceleration_notices"),
         ("cost", {"billed_on": "2024-02-10", "amount": "500.00", "description": "counsel"}, "collection_costs"),
         ("assignment", {"effective_on": "2024-02-15", "principal_1": "1000.00"}, "assignments"),
         ("participation", {"share": "0.25", "starts_on": "2024-02-01"}, "participations"),

@@ -2,7 +2,13 @@ from datetime import date
 
 import pytest
 
-from servicing.engine.calendar import add_business_days, add_months, business_day_on_or_after, is_business_day
+from servicing.engine.calendar import (
+    add_business_days,
+    add_months,
+    business_day_on_or_after,
+    holiday_name,
+    is_business_day,
+)
 from servicing.engine.notices import deemed_received
 from tests.helpers import refused
 
@@ -12,6 +18,13 @@ def test_it_counts_fed_holidays_as_non_business_days():
     assert not is_business_day(date(2023, 1, 2), "XFED")  # New Year's Day observed on Monday
     assert not is_business_day(date(2004, 11, 25), "XFED")  # Thanksgiving
     assert not is_business_day(date(2004, 6, 19), "XFED")  # a Saturday
+
+
+def test_it_names_the_holidays_it_skips_and_only_those():
+    assert holiday_name(date(2026, 11, 26), "XFED") == "Thanksgiving Day"
+    assert holiday_name(date(2023, 1, 2), "XFED") == "New Year's Day (observed)"
+    assert holiday_name(date(2026, 11, 29), "XFED") is None  # a Sunday, no holiday
+    assert holiday_name(date(2026, 11, 27), "XFED") is None  # the day after Thanksgiving is a business day
 
 
 def test_it_moves_a_due_date_off_a_holiday_on_the_first_of_the_month():
