@@ -133,6 +133,17 @@ def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_saved(client,
     assert row_counts() == before
 
 
+def test_a_notice_dated_outside_the_notes_dates_is_refused_in_the_words_of_its_label(client, make_note, staff):
+    note = make_note()
+    client.force_login(staff)
+    url = reverse("servicing:record", args=[note.pk, "conversion"])
+    data = {"notice_sent": "2020-01-01", "method": "overnight_courier", "confirm_date": "on"}
+    response = client.post(url, once(data))
+    said = refused_at(response, "notice_sent", "Notice sent on 2020-01-01 is outside the dates this note can have")
+    assert "notice_sent" not in said and "notice.sent" not in said
+    assert not note.conversions.exists()
+
+
 def test_a_payment_recorded_then_approved_by_another_user_changes_the_balance(client, make_note, staff, approver):
     note = make_note()
     close_books(through=date(2024, 2, 5))
