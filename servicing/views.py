@@ -61,7 +61,7 @@ from servicing.models import (
     StatementDelivery,
     Waiver,
 )
-from servicing.web import add_service_errors, require
+from servicing.web import add_refusal, add_service_errors, require
 
 
 def dashboard(request):
@@ -81,7 +81,7 @@ def record(request, pk, kind):
             try:
                 preview = [*form.preview(), *form.unusual_dates().values()]
             except RuleError as e:
-                form.add_error(e.field if e.field in form.fields else None, e.message)
+                add_refusal(form, form.fields_renamed.get(e.field, e.field), e.message, also=e.field)
         else:
             item = form.save(request.user)
             if item is not None:
@@ -140,45 +140,60 @@ QUEUE = [
 MODELS = {model._meta.model_name: model for model, _, _ in QUEUE}
 
 
-def _note_of(item):
+# What each kind's description, note and holder read, loaded with it (one query a kind, not a row).
+RELATED = {
+    Payment: ["note__holder"],
+    Conversion: ["note__holder", "notice"],
+    Prepayment: ["note__holder", "notice"],
+    AccelerationNotice: ["note__holder", "notice"],
+    DefaultEvent: ["note__holder"],
+    Cure: ["default_event__note__holder"],
+    Waiver: ["default_event__note__holder"],
+    PaymentReversal: ["payment__note__holder"],
+    CollectionCost: ["note__holder"],
+    Assignment: ["note__holder"],
+    Participation: ["note__holder", "participant"],
+    WarrantExercise: ["warrant__note", "warrant__holder"],
+    WarrantAssignment: ["warrant__note", "warrant__holder", "assignee"],
+}
+
+
+def _note_and_holder(item):
+    """The note an item is about and its holder (a warrant's own holder); neither for a corporate action."""
+    if isinstance(item, (WarrantExercise, WarrantAssignment)):
+        return item.warrant.note, item.warrant.holder
     for path in ("note", "default_event.note", "payment.note"):
         value = item
         for name in path.split("."):
             value = getattr(value, name, None)
         if value is not None:
-            return value
-    return None
+            return value, value.holder
+    return None, None
 
 
 def approvals_queue(request):
     require(request.user, "servicing.view_payment")
-    rows = []
-    for model, label, describe in QUEUE:
-        queryset = model.objects.filter(approval=Approval.PENDING).select_related("recorded_by")
-        if model is Assignment:
-            queryset = queryset.prefetch_related(Prefetch("parts__assignee"))
-        for item in queryset:
-            rows.append(
-                {
-                    "item": item,
-                    "kind": label,
-                    "model": model._meta.model_name,
-                    "what": describe(item),
-                    "note": _note_of(item),
-                    "mine": item.recorded_by_id == request.user.pk,
-                }
-            )
+    rows = [
+        {**row, "model": row["item"]._meta.model_name, "mine": row["item"].recorded_by_id == request.user.pk}
+        for row in _queue_rows(lambda qs: qs.filter(approval=Approval.PENDING))
+    ]
     rows.sort(key=lambda r: r["item"].recorded_at)
-    decided = []
-    for model, label, describe in QUEUE:
-        for item in (
-            model.objects.exclude(approval=Approval.PENDING).select_related("decided_by").order_by("-decided_at")[:10]
-        ):
-            decided.append({"item": item, "kind": label, "what": describe(item)})
+    decided = list(_queue_rows(lambda qs: qs.exclude(approval=Approval.PENDING).order_by("-decided_at")[:10]))
     decided.sort(key=lambda r: r["item"].decided_at, reverse=True)
     can_approve = request.user.has_perm(APPROVE)
     context = {"rows": rows, "decided": decided[:15], "can_approve": can_approve, "section": "approvals"}
     return render(request, "servicing/approvals.html", context)
+
+
+def _queue_rows(narrow):
+    """Each kind's rows `narrow` keeps, with its note and holder loaded in the same query."""
+    for model, label, describe in QUEUE:
+        queryset = model.objects.select_related("recorded_by", "decided_by", *RELATED.get(model, ()))
+        if model is Assignment:
+            queryset = queryset.prefetch_related(Prefetch("parts__assignee"))
+        for item in narrow(queryset):
+            note, holder = _note_and_holder(item)
+            yield {"item": item, "kind": label, "what": describe(item), "note": note, "holder": holder}
 
 
 @require_POST

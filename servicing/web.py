@@ -8,6 +8,7 @@ import re
 import django_tables2 as tables
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.utils import pretty_name
 from django.http import HttpResponse
 from django.shortcuts import render
 from django_tables2 import RequestConfig
@@ -58,10 +59,23 @@ def add_service_errors(form, error: ValidationError, renamed: dict | None = None
         for message in error.messages:
             form.add_error(None, message)
         return
-    for field, messages in error.message_dict.items():
-        field = (renamed or {}).get(field, field)
+    for name, messages in error.message_dict.items():
+        field = (renamed or {}).get(name, name)
         for message in messages:
-            form.add_error(field if field in form.fields else None, message)
+            add_refusal(form, field, message, also=name)
+
+
+def add_refusal(form, field: str, message: str, *, also: str = "") -> None:
+    """Show one refusal at its field, worded with the field's label: the services and the engine
+    begin a message with the code name (`received_on 1999-01-01 is before…`), which `simulate` and the
+    commands print as is, but a user of a page knows the field by its label."""
+    at = field if field in form.fields else None
+    label = (form.fields[field].label if at else None) or pretty_name(field.replace(".", "_"))
+    for code in {field, also} - {""}:
+        if message.startswith(f"{code} "):
+            message = label + message[len(code) :]
+            break
+    form.add_error(at, message)
 
 
 def spreadsheet_safe(cell):

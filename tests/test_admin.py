@@ -83,7 +83,7 @@ def test_a_bad_payment_in_the_admin_is_shown_next_to_its_field_and_changes_nothi
     form = {"note": note.pk, "received_on": "2024-01-01", "amount": "10.00"}
     before = row_counts()
     response = admin_client.post("/admin/servicing/payment/add/", once(form))
-    words = "received_on 2024-01-01 is before the agreement date 2024-01-10"
+    words = "Received on 2024-01-01 is before the agreement date 2024-01-10"
     refused_at(response, "received_on", words)
     assert words in response.content.decode()
     assert row_counts() == before

@@ -44,7 +44,7 @@ def test_the_staff_page_refuses_a_payment_dated_2099_for_being_in_the_future(cli
     before = row_counts()
     # 2099-01-01 is also New Year's Day: the rule refuses it; the holiday is not what is asked about.
     response = record_payment(client, note, received_on="2099-01-01", confirm_date="on")
-    said = refused_at(response, "received_on", "received_on 2099-01-01 is in the future")
+    said = refused_at(response, "received_on", "Received on 2099-01-01 is in the future")
     assert "New Year" not in said
     response = record_payment(client, note, received_on="2099-01-01")
     said = refused_at(response, "received_on", "in the future")
@@ -57,7 +57,7 @@ def test_the_admin_refuses_a_payment_dated_2099_for_being_in_the_future(client, 
     before = row_counts()
     form = {"note": note.pk, "received_on": "2099-01-01", "amount": "10.00"}
     response = client.post("/admin/servicing/payment/add/", once(form))
-    refused_at(response, "received_on", "received_on 2099-01-01 is in the future")
+    refused_at(response, "received_on", "Received on 2099-01-01 is in the future")
     assert row_counts() == before
 
 

@@ -2,6 +2,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from servicing import clock, services
@@ -121,13 +123,25 @@ def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_saved(client,
     url = reverse("servicing:record", args=[note.pk, "payment"])
     before = row_counts()
     response = client.post(url, once({"received_on": "2024-01-02", "amount": "10.00"}))
-    refused_at(response, "received_on", "received_on 2024-01-02 is before the agreement date 2024-01-10")
+    refused_at(response, "received_on", "Received on 2024-01-02 is before the agreement date 2024-01-10")
     page = response.content.decode()
-    assert "received_on 2024-01-02 is before the agreement date 2024-01-10" in page
+    assert "Received on 2024-01-02 is before the agreement date 2024-01-10" in page
+    assert "received_on 2024" not in page  # the field's label, not its code name
     assert 'id="id_received_on"' in page and "is-invalid" in page
     response = client.post(url, once({"received_on": "2024-02-01", "amount": "-5"}))
     refused_at(response, "amount", "Ensure this value is greater than or equal to 0.01")
     assert row_counts() == before
+
+
+def test_a_notice_dated_outside_the_notes_dates_is_refused_in_the_words_of_its_label(client, make_note, staff):
+    note = make_note()
+    client.force_login(staff)
+    url = reverse("servicing:record", args=[note.pk, "conversion"])
+    data = {"notice_sent": "2020-01-01", "method": "overnight_courier", "confirm_date": "on"}
+    response = client.post(url, once(data))
+    said = refused_at(response, "notice_sent", "Notice sent on 2020-01-01 is outside the dates this note can have")
+    assert "notice_sent" not in said and "notice.sent" not in said
+    assert not note.conversions.exists()
 
 
 def test_a_payment_recorded_then_approved_by_another_user_changes_the_balance(client, make_note, staff, approver):
@@ -148,6 +162,45 @@ def test_a_payment_recorded_then_approved_by_another_user_changes_the_balance(cl
     client.post(reverse("servicing:decide", args=["payment", payment.pk, "approve"]))
     note.refresh_from_db()
     assert note_balances(note).interest_due == D("0.00")
+
+
+def decided_rows(page: str) -> str:
+    return page[page.index("Recently decided") :]
+
+
+def test_the_approvals_page_names_the_note_and_holder_of_each_item(client, make_note, staff, approve):
+    decided = make_note(holder=HolderFactory(name="Decided Holder LLC"))
+    waiting = make_note(holder=HolderFactory(name="Waiting Holder LP"))
+    with clock.pinned(date(2024, 2, 5)):
+        approve(services.payment_record(note=decided, received_on=date(2024, 2, 1), amount=D("10.00"), by=staff))
+        services.payment_record(note=waiting, received_on=date(2024, 2, 2), amount=D("20.00"), by=staff)
+    client.force_login(staff)
+    page = client.get(reverse("servicing:approvals")).content.decode()
+    pending, recent = page[: page.index("Recently decided")], decided_rows(page)
+    assert f'<a href="{decided.get_absolute_url()}">{decided.number}</a>' in recent
+    assert "Decided Holder LLC" in recent and "Waiting Holder LP" not in recent
+    assert f'<a href="{waiting.get_absolute_url()}">{waiting.number}</a>' in pending
+    assert "Waiting Holder LP" in pending and "Decided Holder LLC" not in pending
+
+
+def test_the_approvals_page_runs_as_many_queries_for_five_notes_as_for_one(client, make_note, staff, approve):
+    def record_on_a_new_note():
+        note = make_note(holder=HolderFactory())
+        with clock.pinned(date(2024, 2, 5)):
+            approve(services.payment_record(note=note, received_on=date(2024, 2, 1), amount=D("1.00"), by=staff))
+            services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 2, 1), by=staff)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as run:
+            assert client.get(reverse("servicing:approvals")).status_code == 200
+        return len(run)
+
+    client.force_login(staff)
+    record_on_a_new_note()
+    one = queries()
+    for _ in range(4):
+        record_on_a_new_note()
+    assert queries() == one
 
 
 def test_the_notice_form_shows_the_deemed_received_date_before_saving(client, make_note, staff):
