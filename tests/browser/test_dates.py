@@ -35,7 +35,7 @@ def test_a_payment_dated_in_the_future_is_refused_at_its_field(page, live_server
     page.fill("#id_received_on", "2099-01-01")
     page.fill("#id_amount", "10.00")
     page.click("button[name=save]")
-    expect(feedback(page, "received_on")).to_contain_text("received_on 2099-01-01 is in the future")
+    expect(feedback(page, "received_on")).to_contain_text("Received on 2099-01-01 is in the future")
     expect(feedback(page, "received_on")).to_be_visible()
     expect(page.locator("#id_confirm_date")).to_be_hidden()  # refused by the rule: nothing to confirm
     shoot("payment-in-the-future")
