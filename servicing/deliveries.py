@@ -28,6 +28,7 @@ from servicing.models import JobRun, StatementDelivery
 from servicing.services import check_year
 from servicing.statements import Statement, month_start, notes_to_report, statement_for
 from servicing.templatetags.documents import money
+from servicing.words import long_date
 
 log = logging.getLogger(__name__)
 JOB = "statements"
@@ -163,17 +164,17 @@ def message_body(statement: Statement) -> str:
     lines = [
         f"Dear {holder.name},",
         "",
-        f"Attached is your statement for {month:%B %Y}. Its figures are as of the end of {_long(statement.as_of)}.",
+        f"Attached is your statement for {month:%B %Y}. Its figures are as of the end of {long_date(statement.as_of)}.",
         "",
     ]
     for n in statement.notes:
         due = (
-            f"{money(n.next_due_amount)} due on {_long(n.next_due_on)}"
+            f"{money(n.next_due_amount)} due on {long_date(n.next_due_on)}"
             if n.next_due_on and n.next_due_amount
             else "nothing billed falls due later"
         )
         if n.computed_through < statement.as_of:
-            due += f" (as of {_long(n.computed_through)}, the last day this note is computed)"
+            due += f" (as of {long_date(n.computed_through)}, the last day this note is computed)"
         lines.append(
             f"Note {n.note.number} ({n.note.issuer.name}): {n.status.word}; principal {money(n.closing_principal)}; "
             f"past due {money(n.past_due_total)}; {due}."
@@ -182,7 +183,7 @@ def message_body(statement: Statement) -> str:
     if statement.past_due:
         totals.append(f"Past due, due now: {money(statement.past_due)}.")
     for day, amount in statement.due_next:
-        totals.append(f"Due on {_long(day)}: {money(amount)}.")
+        totals.append(f"Due on {long_date(day)}: {money(amount)}.")
     if totals:
         lines += ["", *totals]
     lines += [
@@ -193,10 +194,6 @@ def message_body(statement: Statement) -> str:
         "Please keep the attached PDF.",
     ]
     return "\n".join(lines)
-
-
-def _long(d: date) -> str:
-    return f"{d:%B} {d.day}, {d.year}"
 
 
 def _finish(delivery: StatementDelivery, status: str, *, error: str = "", retry_in: int | None = None) -> Outcome:

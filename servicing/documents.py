@@ -46,7 +46,7 @@ from servicing.month_ends import replay_through
 from servicing.selectors import conversion_price_display, ledger_sums, note_events, note_terms
 from servicing.services import fit, refuse
 from servicing.statements import month_start, statement_for
-from servicing.words import dollars_words, number_words, percent_words
+from servicing.words import dollars_words, long_date, number_words, percent_words
 
 Kind = Document.Kind
 logger = logging.getLogger(__name__)
@@ -269,8 +269,9 @@ def exhibit_attach(*, note: Note, label: str, title: str, content: bytes, by=Non
         raise refuse("label", 'is a letter or number as the agreement names the exhibit ("A", "B", "1", "A-1")')
     if not title:
         raise refuse("title", "is required: the exhibit's title as its cover page prints it")
+    taken = refuse("label", f"{note} has an Exhibit {label} already: delete it first to attach another")
     if NoteExhibit.objects.filter(note=note, label=label).exists():
-        raise refuse("label", f"{note} has an Exhibit {label} already: delete it first to attach another")
+        raise taken
     pages, level = exhibit_read(content)
     exhibit = NoteExhibit(
         note=note,
@@ -292,7 +293,7 @@ def exhibit_attach(*, note: Note, label: str, title: str, content: bytes, by=Non
         with transaction.atomic():
             exhibit.save()
     except IntegrityError:  # the same label attached by another request since the check above
-        raise refuse("label", f"{note} has an Exhibit {label} already: delete it first to attach another") from None
+        raise taken from None
     return exhibit
 
 
@@ -368,10 +369,6 @@ def _plain_link(action) -> bool:
     further action chained after it (/Next runs whatever it names, a script too, once clicked)."""
     uri = str(action.get("/URI", "")).strip().lower()
     return action.get("/S") == "/URI" and "/Next" not in action and uri.startswith(LINK_SCHEMES)
-
-
-def _long_date(d: date) -> str:
-    return f"{d:%B} {d.day}, {d.year}"
 
 
 def _lines(text: str) -> list[str]:
@@ -540,14 +537,14 @@ def agreement_produce(*, note: Note, by=None, job="") -> Document:
     title = f"Convertible Note Agreement {note.number}"
     context = parties | {
         "title": title,
-        "agreement_date": _long_date(note.agreement_date),
-        "maturity": _long_date(note.maturity_date),
+        "agreement_date": long_date(note.agreement_date),
+        "maturity": long_date(note.maturity_date),
         "principal_words": dollars_words(note.principal),
         "rate_words": percent_words(note.rate),
         "spread_words": percent_words(note.default_rate_spread),
         "premium_words": percent_words(note.conversion_premium),
         "lockout_words": number_words(note.prepayment_lockout_months),
-        "first_interest_date": _long_date(first_bill),
+        "first_interest_date": long_date(first_bill),
     }
     return document_create(
         kind=Kind.AGREEMENT,
@@ -567,7 +564,7 @@ def conversion_notice_produce(*, conversion: Conversion, by=None, job="") -> Doc
     """The holder's notice of conversion (4(b)), filled in for the holder to sign, dated the day it
     is sent."""
     note = conversion.note
-    sent_on = _long_date(conversion.notice.sent_on)
+    sent_on = long_date(conversion.notice.sent_on)
     title = f"Notice of conversion {note.number}, dated {sent_on}"
     # Addressed to the Company and signed by the holder: the company's officer signs nothing here.
     context = _parties(note, "notice of conversion", described=False, company_signs=False) | {
@@ -575,8 +572,8 @@ def conversion_notice_produce(*, conversion: Conversion, by=None, job="") -> Doc
         "conversion": conversion,
         "notice": conversion.notice,
         "sent_on": sent_on,
-        "deemed_received_on": _long_date(conversion.notice.deemed_received_on),
-        "agreement_date": _long_date(note.agreement_date),
+        "deemed_received_on": long_date(conversion.notice.deemed_received_on),
+        "agreement_date": long_date(note.agreement_date),
         "principal": conversion.principal_requested,
     }
     return document_create(
@@ -600,7 +597,7 @@ def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") 
     if conversion.status != Conversion.Status.CONVERTED:
         raise refuse("conversion", f"this conversion is {conversion.get_status_display().lower()}, not converted")
     closes = list(note.reference_closes.order_by("date"))
-    conversion_date = _long_date(conversion.conversion_date)
+    conversion_date = long_date(conversion.conversion_date)
     title = f"Confirmation of conversion {note.number}, as of {conversion_date}"
     context = _parties(note, "confirmation of conversion", described=False, holder_signs=False) | {
         "title": title,
@@ -612,7 +609,7 @@ def conversion_confirmation_produce(*, conversion: Conversion, by=None, job="") 
         if closes
         else None,
         "price": conversion_price_display(note),
-        "agreement_date": _long_date(note.agreement_date),
+        "agreement_date": long_date(note.agreement_date),
         "conversion_date": conversion_date,
         "principal_left": ledger_sums(
             LedgerEntry.objects.filter(note=note, effective_on__lte=conversion.conversion_date)
@@ -671,7 +668,7 @@ def prepayment_notice_produce(*, prepayment: Prepayment, by=None, job="") -> Doc
     """The company's written notice of prepayment (section 3), with the holder's conversion window,
     dated the day it is sent, its amounts calculated as of that day."""
     note = prepayment.note
-    sent_on = _long_date(prepayment.notice.sent_on)
+    sent_on = long_date(prepayment.notice.sent_on)
     title = f"Notice of prepayment {note.number}, dated {sent_on}"
     context = _parties(note, "notice of prepayment", described=False, holder_signs=False) | {
         "title": title,
@@ -679,10 +676,10 @@ def prepayment_notice_produce(*, prepayment: Prepayment, by=None, job="") -> Doc
         "notice": prepayment.notice,
         "sent_on": sent_on,
         "quote": prepayment_quote(prepayment),
-        "agreement_date": _long_date(note.agreement_date),
-        "window_start": _long_date(prepayment.notice.deemed_received_on),
-        "window_end": _long_date(prepayment.window_end),
-        "prepayment_date": _long_date(prepayment.prepayment_date),
+        "agreement_date": long_date(note.agreement_date),
+        "window_start": long_date(prepayment.notice.deemed_received_on),
+        "window_end": long_date(prepayment.window_end),
+        "prepayment_date": long_date(prepayment.prepayment_date),
     }
     return document_create(
         kind=Kind.PREPAYMENT_NOTICE,
@@ -724,7 +721,7 @@ def _missed_payments(state: engine.State, day: date) -> list[MissedPayment]:
         what = "Default interest" if item.account == "default_interest" else "Interest"
         # A period is billed the day after it ends (engine.accrual.bill), and never runs past a month end.
         start, end = keys.period_start(item.key), item.billed_on - ONE_DAY
-        period = _long_date(end) if start == end else f"{start:%B} {start.day} to {end.day}, {end.year}"
+        period = long_date(end) if start == end else f"{start:%B} {start.day} to {end.day}, {end.year}"
         missed.append(MissedPayment(f"{what}, {period}", item.due_date, item.unpaid))
     if engine.defaults.principal_past_due(state, day + ONE_DAY):
         accelerated = state.acceleration is not None and state.principal_due_on == state.acceleration.date
@@ -735,10 +732,12 @@ def _missed_payments(state: engine.State, day: date) -> list[MissedPayment]:
 
 def _default_ended(d: selectors.DefaultOnDay) -> str:
     what = {"payment": "the payment default", "covenant": "the covenant breach"}.get(d.kind, f"the {d.kind}")
-    return f"{what} from {_long_date(d.began_on)} was {d.how_ended} on {_long_date(d.ended_on)}"
+    return f"{what} from {long_date(d.began_on)} was {d.how_ended} on {long_date(d.ended_on)}"
 
 
-def _notice_date(note: Note, acceleration_notice: AccelerationNotice | None, as_of: date | None) -> date:
+def _notice_date(
+    note: Note, terms: engine.Terms, acceleration_notice: AccelerationNotice | None, as_of: date | None
+) -> date:
     """The day the notice speaks as of: an acceleration notice's own date, else the day chosen (not
     in the future, not before the agreement), else today."""
     if acceleration_notice is not None:
@@ -746,14 +745,14 @@ def _notice_date(note: Note, acceleration_notice: AccelerationNotice | None, as_
         if acceleration_notice.note_id != note.pk:
             raise refuse("acceleration_notice", f"this notice of acceleration is for another note than {note}")
         if as_of is not None and as_of != sent_on:
-            raise refuse("as_of", f"a notice of acceleration is dated the day it is sent, {_long_date(sent_on)}")
+            raise refuse("as_of", f"a notice of acceleration is dated the day it is sent, {long_date(sent_on)}")
         return sent_on
     day = as_of or clock.today()
     if day > clock.today():
         raise refuse("as_of", f"the notice date {day} is in the future (today is {clock.today()})")
     if day < note.agreement_date:
         raise refuse("as_of", f"the notice date {day} is before the agreement date {note.agreement_date}")
-    last_day = note_terms(note).last_day
+    last_day = terms.last_day
     if day > last_day:
         raise refuse("as_of", f"the notice date {day} is past {last_day}, the last day this note is replayed to")
     return day
@@ -771,9 +770,9 @@ def default_notice_produce(
     declaration of acceleration (7(y)). Dated the acceleration notice's sending, else `as_of`, else
     today; refused unless an Event of Default continues on that day. Its figures are the note's
     replayed through the end of that day, so nothing later is in them."""
-    day = _notice_date(note, acceleration_notice, as_of)
-    parties = _parties(note, "notice of default")
     terms = note_terms(note)
+    day = _notice_date(note, terms, acceleration_notice, as_of)
+    parties = _parties(note, "notice of default")
     events = note_events(note)
     if acceleration_notice is None:
         result = replay_through(note, terms, events, day)
@@ -789,12 +788,12 @@ def default_notice_produce(
     if not continuing:
         reasons = [_default_ended(d) for d in found if d.ended_on is not None] or ["none has occurred"]
         reasons += [
-            f"the covenant breach of {_long_date(d.occurred_on)} becomes one if it continues through "
-            f"{_long_date(d.cure_deadline)} (Section 7(a)(ii))"
+            f"the covenant breach of {long_date(d.occurred_on)} becomes one if it continues through "
+            f"{long_date(d.cure_deadline)} (Section 7(a)(ii))"
             for d in found
             if d.began_on is None
         ]
-        raise refuse("as_of", f"no Event of Default continues on {_long_date(day)}: {'; '.join(reasons)}")
+        raise refuse("as_of", f"no Event of Default continues on {long_date(day)}: {'; '.join(reasons)}")
     state = result.state
     acceleration = state.acceleration
     if acceleration_notice is not None:
@@ -804,7 +803,7 @@ def default_notice_produce(
         if acceleration is not None:
             raise refuse(
                 "acceleration_notice",
-                f"the note was already accelerated on {_long_date(acceleration.date)}; this notice has no effect",
+                f"the note was already accelerated on {long_date(acceleration.date)}; this notice has no effect",
             )
     declares = acceleration_notice is not None
     automatic = acceleration is not None and acceleration.kind == "automatic"
@@ -816,15 +815,15 @@ def default_notice_produce(
     context = parties | {
         "heading": heading,
         # The <title>, the footer and the Document's title are one text.
-        "title": f"{heading} · {note.number} · {_long_date(day)}",
-        "notice_date": _long_date(day),
-        "agreement_date": _long_date(note.agreement_date),
+        "title": f"{heading} · {note.number} · {long_date(day)}",
+        "notice_date": long_date(day),
+        "agreement_date": long_date(note.agreement_date),
         "continuing": [(d, DEFAULT_HEADINGS[d.kind]) for d in continuing],
         "pending": [d for d in found if d.began_on is None],
         "history": [(DefaultPeriod.Kind(d.kind).label, d) for d in found if d.ended_on is not None],
         "missed": _missed_payments(state, day),
         "balances": balances,
-        "accrued_from": _long_date(state.period_start) if state.period_start <= day else "",
+        "accrued_from": long_date(state.period_start) if state.period_start <= day else "",
         "acceleration": acceleration,
         "acceleration_notice": acceleration_notice,
         "earlier_notice": earlier_notice,
@@ -864,7 +863,7 @@ def _supplemental_context(agreement: SupplementalAgreement, note: Note) -> dict:
     principal_on = min(agreement.effective_on, note.closed_through or agreement.effective_on)
     principal = ledger_sums(LedgerEntry.objects.filter(note=note, effective_on__lte=principal_on))["principal"]
     shares = engine.conversion.shares_for(principal, note.conversion_price)
-    effective = _long_date(agreement.effective_on)
+    effective = long_date(agreement.effective_on)
     return context | {
         "title": f"Supplemental agreement {note.number}, as of {effective}",
         "agreement": agreement,
@@ -872,18 +871,21 @@ def _supplemental_context(agreement: SupplementalAgreement, note: Note) -> dict:
         "successor": successor,
         "signer": successor or context["company"],
         "securities": [(s, engine.conversion.successor_units(shares, s.per_share)) for s in action.securities.all()],
-        "principal_on": _long_date(principal_on),
+        "principal_on": long_date(principal_on),
         "principal_on_effective": principal,
         "shares_for_principal": shares,
         "effective": effective,
-        "agreement_date": _long_date(note.agreement_date),
+        "agreement_date": long_date(note.agreement_date),
     }
 
 
-def supplemental_agreement_produce(*, agreement: SupplementalAgreement, note: Note, by=None, job="") -> Document:
+def supplemental_agreement_produce(
+    *, agreement: SupplementalAgreement, note: Note, by=None, job="", context: dict | None = None
+) -> Document:
     """The supplemental agreement of section 5 for one note: what it converts into from its
-    effective date, executed by the successor (or the Company) and acknowledged by the holder."""
-    context = _supplemental_context(agreement, note)
+    effective date, executed by the successor (or the Company) and acknowledged by the holder.
+    `context`: the one `_supplemental_context` gave already (supplemental_agreements_produce)."""
+    context = context or _supplemental_context(agreement, note)
     return document_create(
         kind=Kind.SUPPLEMENTAL_AGREEMENT,
         subject=f"supplemental:{agreement.pk}:{note.pk}",
@@ -904,15 +906,18 @@ def supplemental_agreements_produce(*, agreement: SupplementalAgreement, by=None
     notes = list(agreement.notes.select_related("issuer", "holder").order_by("pk"))
     if not notes:
         raise refuse("notes", f"{agreement} applies to no note")
-    reasons = []
+    reasons, contexts = [], []
     for note in notes:
         try:
-            _supplemental_context(agreement, note)
+            contexts.append(_supplemental_context(agreement, note))
         except ValidationError as e:
             reasons += e.messages
     if reasons:
         raise ValidationError({"document": reasons})
-    return [supplemental_agreement_produce(agreement=agreement, note=note, by=by, job=job) for note in notes]
+    return [
+        supplemental_agreement_produce(agreement=agreement, note=note, by=by, job=job, context=context)
+        for note, context in zip(notes, contexts, strict=True)
+    ]
 
 
 def statement_produce(*, holder: Holder, month: date, statement=None, by=None, job="") -> Document:

@@ -41,6 +41,7 @@ from servicing.selectors import (
     payment_split,
     warrant_shares_left,
 )
+from servicing.words import long_date
 
 ACCOUNTS = ("principal", "interest", "default_interest", "costs", "unapplied")
 # The reconciliation's lines between opening and closing: what each kind of ledger key moved, in
@@ -404,7 +405,7 @@ def _status(note: Note, b: engine.Balances, as_of: date, closing: Line, assigned
         converted = note.conversions.filter(status=Conversion.Status.CONVERTED, approval=Approval.APPROVED)
         days = [c.conversion_date for c in converted.select_related("notice") if c.conversion_date <= as_of]
         if days:
-            return Status("converted", f"Converted on {_long(max(days))}: nothing is owed.")
+            return Status("converted", f"Converted on {long_date(max(days))}: nothing is owed.")
         if note.prepayments.filter(status=Prepayment.Status.PAID).exists():
             return Status("paid", "Prepaid: nothing is owed.")
         if assigned_out or note.assignments.filter(approval=Approval.APPROVED).exists():
@@ -413,21 +414,21 @@ def _status(note: Note, b: engine.Balances, as_of: date, closing: Line, assigned
     if acceleration:
         return Status(
             "accelerated",
-            f"Accelerated on {_long(acceleration.date)}: all principal and interest became due that day.",
+            f"Accelerated on {long_date(acceleration.date)}: all principal and interest became due that day.",
             continuing,
             acceleration.date,
             rate,
         )
     if note.maturity_date <= as_of and closing.principal:
         return Status(
-            "matured", f"Matured on {_long(note.maturity_date)}: all principal is due.", continuing, None, rate
+            "matured", f"Matured on {long_date(note.maturity_date)}: all principal is due.", continuing, None, rate
         )
     if continuing:
         what = ", ".join(sorted({d.get_kind_display() for d in continuing}))
-        return Status("in default", f"In default since {_long(since)}: {what}.", continuing, None, rate)
+        return Status("in default", f"In default since {long_date(since)}: {what}.", continuing, None, rate)
     if b.past_due:
         due = b.past_due_since - timedelta(days=1)  # the first day past due is the day after the due date
-        return Status("past due", f"Past due: unpaid since its due date, {_long(due)}.", [], None, rate)
+        return Status("past due", f"Past due: unpaid since its due date, {long_date(due)}.", [], None, rate)
     return Status("current", "Current: nothing is past due.")
 
 
@@ -506,10 +507,6 @@ def _payment_line(p: Payment) -> PaymentLine:
     split = payment_split(p)
     shares = [(party.name, share, amount) for party, share, amount in split] if len(split) > 1 else []
     return PaymentLine(reference=p.reference, applied=payment_applied(p), shares=shares)
-
-
-def _long(d: date) -> str:
-    return f"{d:%B} {d.day}, {d.year}"
 
 
 def _short(d: date) -> str:

@@ -1,6 +1,7 @@
-"""Numbers written out as a legal document writes them: "Five Hundred Thousand and 00/100 Dollars",
-"seven and one half percent (7.5%)"."""
+"""Numbers and dates written out as a legal document writes them: "Five Hundred Thousand and 00/100
+Dollars", "seven and one half percent (7.5%)", "November 27, 2026"."""
 
+from datetime import date
 from decimal import Decimal
 
 ONES = [
@@ -65,3 +66,8 @@ def percent_words(rate: Decimal) -> str:
         digits = " ".join(ONES[int(d)] for d in str(fraction).split(".")[1])
         words = f"{number_words(whole)} point {digits}"
     return f"{words} percent ({percent:f}%)"
+
+
+def long_date(d: date) -> str:
+    """2026-11-27 → November 27, 2026."""
+    return f"{d:%B} {d.day}, {d.year}"
