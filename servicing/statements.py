@@ -360,7 +360,10 @@ def _note_statement(note: Note, statement: Statement) -> NoteStatement:
         assigned_in = (note.accrues_from, note.parent.number)
     periods = list(Period.objects.filter(note=note, start__in=billed_starts).order_by("start"))
     conversion_amount = engine.conversion.conversion_amount(b)
-    successor, successor_since = _successor(note, as_of, conversion_amount)
+    conversion_shares = (
+        engine.conversion.shares_for(conversion_amount, note.conversion_price) if conversion_amount else 0
+    )
+    successor, successor_since = _successor(note, as_of, conversion_shares)
     return NoteStatement(
         note=note,
         status=_status(note, b, as_of, closing, assigned_out),
@@ -382,9 +385,7 @@ def _note_statement(note: Note, statement: Statement) -> NoteStatement:
         interest_paid_this_year=_interest_paid(entries, statement.year, as_of),
         payoff=payoff_quote(note, day_after, state=state, events=events) if closing.owed > 0 else None,
         conversion_amount=conversion_amount,
-        conversion_shares=engine.conversion.shares_for(conversion_amount, note.conversion_price)
-        if conversion_amount
-        else 0,
+        conversion_shares=conversion_shares,
         successor=successor,
         successor_since=successor_since,
         computed_through=cut_off,
@@ -475,9 +476,9 @@ def _interest_paid(entries, year: int, as_of: date) -> Decimal:
     return paid
 
 
-def _successor(note: Note, as_of: date, amount: Decimal) -> tuple[list[tuple[str, int]], date | None]:
+def _successor(note: Note, as_of: date, shares: int) -> tuple[list[tuple[str, int]], date | None]:
     """After a supplemental agreement (section 5): what a full conversion now delivers, each security
-    counted by engine.conversion.successor_units from the shares the amount converts into."""
+    counted by engine.conversion.successor_units from the `shares` the amount converts into."""
     agreement = (
         SupplementalAgreement.objects.filter(notes=note, effective_on__lte=as_of)
         .select_related("action")
@@ -486,7 +487,6 @@ def _successor(note: Note, as_of: date, amount: Decimal) -> tuple[list[tuple[str
     )
     if agreement is None:
         return [], None
-    shares = engine.conversion.shares_for(amount, note.conversion_price) if amount else 0
     units = [
         (s.name, engine.conversion.successor_units(shares, s.per_share)) for s in agreement.action.securities.all()
     ]
