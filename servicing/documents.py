@@ -648,18 +648,8 @@ def prepayment_quote(prepayment: Prepayment) -> engine.PrepaymentDone | None:
     """What the prepayment pays on its date, as the notice states it: from the payments, notices
     and defaults in effect on the day the notice is sent, with nothing paid after it."""
     note = prepayment.note
-    n = prepayment.notice
     others = [e for e in note_events(note) if not (isinstance(e, engine.Prepayment) and e.ref == str(prepayment.pk))]
-    events = _as_known_on(others, n.sent_on)
-    events.append(
-        engine.Prepayment(
-            str(prepayment.pk),
-            n.sent_on,
-            n.deemed_received_on,
-            prepayment.prepayment_date,
-            prepayment.principal_requested,
-        )
-    )
+    events = [*_as_known_on(others, prepayment.notice.sent_on), selectors.prepayment_event(prepayment)]
     result = engine.run(note_terms(note), events, prepayment.prepayment_date, strict=False)
     return next((p for p in result.prepayments if p.ref == str(prepayment.pk)), None)
 

@@ -150,13 +150,8 @@ def what_if(note: Note, on: date, principal: Decimal | None, chosen: Iterable[st
     events += [c.event for c in items if not c.approved and c.key in included]
     payoff = payoff_quote(note, on, events=events)
     conversion = conversion_quote(note, on, principal, events=events)
-    return WhatIf(
-        on=on,
-        payoff=payoff,
-        conversion=conversion,
-        choices=[(c, c.key in included) for c in items],
-        assumptions=assumptions(payoff, [(c, c.key in included) for c in items]),
-    )
+    marked = [(c, c.key in included) for c in items]
+    return WhatIf(on=on, payoff=payoff, conversion=conversion, choices=marked, assumptions=assumptions(payoff, marked))
 
 
 def assumptions(payoff: Payoff, items: list[tuple[Choice, bool]]) -> list[str]:
