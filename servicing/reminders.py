@@ -174,8 +174,8 @@ def _reasons(over: list[Reminder], today: date) -> dict[int, str]:
         note__in=notes, approval=Approval.APPROVED, status=Conversion.Status.CONVERTED
     ).select_related("notice"):
         converted[c.note_id] = c.conversion_date
-    ids = {int(r.key.rsplit(":", 1)[1]) for r in over if r.kind in (Kind.WINDOW_CLOSING, Kind.CURE_DEADLINE)}
-    prepayments = Prepayment.objects.in_bulk([i for i in ids])
+    ids = {_record_id(r) for r in over if r.kind in (Kind.WINDOW_CLOSING, Kind.CURE_DEADLINE)}
+    prepayments = Prepayment.objects.in_bulk(ids)
     events = {
         e.pk: e
         for e in DefaultEvent.objects.filter(pk__in=ids).prefetch_related("waivers", "cures").select_related("note")
@@ -200,7 +200,7 @@ def _reasons(over: list[Reminder], today: date) -> dict[int, str]:
         elif r.kind in (Kind.MATURITY_30, Kind.MATURITY_7):
             out[r.pk] = f"matured on {note.maturity_date}"
         elif r.kind == Kind.WINDOW_CLOSING:
-            p = prepayments.get(int(r.key.rsplit(":", 1)[1]))
+            p = prepayments.get(_record_id(r))
             if p is not None and p.status == Prepayment.Status.PAID:
                 out[r.pk] = f"prepaid on {p.prepayment_date}"
             elif p is not None and p.window_end < today:
@@ -208,7 +208,7 @@ def _reasons(over: list[Reminder], today: date) -> dict[int, str]:
             else:
                 out[r.pk] = "the prepayment is no longer scheduled"
         elif r.kind == Kind.CURE_DEADLINE:
-            e = events.get(int(r.key.rsplit(":", 1)[1]))
+            e = events.get(_record_id(r))
             if e is not None and e.ended_on is not None:
                 waived = e.ended_on in [w.waived_on for w in e.waivers.all() if w.is_approved]
                 out[r.pk] = f"{'waived' if waived else 'cured'} on {e.ended_on}"
@@ -223,6 +223,11 @@ def _reasons(over: list[Reminder], today: date) -> dict[int, str]:
         else:
             out[r.pk] = f"no longer found on {today}"
     return out
+
+
+def _record_id(r: Reminder) -> int:
+    """The prepayment or default event a window or cure-deadline reminder's key names ("kind:pk")."""
+    return int(r.key.rsplit(":", 1)[1])
 
 
 def reminders_run(*, today: date | None = None) -> JobRun:
