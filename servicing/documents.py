@@ -424,42 +424,60 @@ def party_of_issuer(issuer: Issuer, missing: list[str], *, described: bool = Tru
     """The Company, a corporation (the agreement's own words), signing through its officer. Every
     document prints its notice address; "a Delaware corporation" needs the state (`described`),
     and one the company signs needs its officer's name and title (`signs`)."""
-    facts = {"notice address": issuer.notice_address}
-    if described:
-        facts["state of incorporation"] = issuer.jurisdiction
-    if signs:
-        facts |= {"signatory name": issuer.signatory_name, "signatory title": issuer.signatory_title}
-    _required(missing, f"issuer {issuer.name}", facts)
-    return Party(
-        name=issuer.name,
-        is_entity=True,
-        description=f"a {issuer.jurisdiction} corporation",
-        address_lines=_lines(issuer.notice_address),
-        signatory_name=issuer.signatory_name,
-        signatory_title=issuer.signatory_title,
+    return _corporation(
+        f"issuer {issuer.name}",
+        issuer.name,
+        issuer.jurisdiction,
+        issuer.notice_address,
+        issuer.signatory_name,
+        issuer.signatory_title,
+        missing,
+        described=described,
+        signs=signs,
     )
 
 
 def party_of_successor(action: CorporateAction, missing: list[str]) -> Party:
     """The successor or purchasing corporation of a merger or sale, which executes the supplemental
     agreement in the Company's place (section 5)."""
-    _required(
-        missing,
+    return _corporation(
         f"successor {action.successor}",
-        {
-            "state of incorporation": action.successor_jurisdiction,
-            "notice address": action.successor_notice_address,
-            "signatory name": action.successor_signatory_name,
-            "signatory title": action.successor_signatory_title,
-        },
+        action.successor,
+        action.successor_jurisdiction,
+        action.successor_notice_address,
+        action.successor_signatory_name,
+        action.successor_signatory_title,
+        missing,
     )
+
+
+def _corporation(
+    who: str,
+    name: str,
+    state: str,
+    address: str,
+    signatory_name: str,
+    signatory_title: str,
+    missing: list[str],
+    *,
+    described: bool = True,
+    signs: bool = True,
+) -> Party:
+    """A corporation as a party ("a Delaware corporation"), signing through its officer; the facts a
+    document prints of it that are blank go to `missing` (`who` names it there)."""
+    facts = {"notice address": address}
+    if described:
+        facts["state of incorporation"] = state
+    if signs:
+        facts |= {"signatory name": signatory_name, "signatory title": signatory_title}
+    _required(missing, who, facts)
     return Party(
-        name=action.successor,
+        name=name,
         is_entity=True,
-        description=f"a {action.successor_jurisdiction} corporation",
-        address_lines=_lines(action.successor_notice_address),
-        signatory_name=action.successor_signatory_name,
-        signatory_title=action.successor_signatory_title,
+        description=f"a {state} corporation",
+        address_lines=_lines(address),
+        signatory_name=signatory_name,
+        signatory_title=signatory_title,
     )
 
 
