@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from simple_history.utils import update_change_reason
 
 from holders.models import Holder
 from servicing import clock
@@ -60,6 +61,8 @@ def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None,
             holder=holder, month=month, defaults={"email": holder.email}
         )
         created += new
+        if new and by is None:
+            update_change_reason(delivery, f"job {JOB}")  # its history names the job (no user is signed in)
         if delivery.status in (Status.QUEUED, Status.FAILED, Status.SENDING):
             transaction.on_commit(lambda pk=delivery.pk: enqueue(pk))
             queued += 1
@@ -109,6 +112,7 @@ def statement_deliver(delivery_id: int) -> Outcome:
             return _finish(delivery, Status.GAVE_UP, error="nothing to report for the month: no statement made")
         if delivery.document is None:
             delivery.document = statement_produce(holder=holder, month=delivery.month, statement=statement, job=JOB)
+            delivery._change_reason = f"job {JOB}"
             delivery.save(update_fields=["document"])
         if not holder.email:
             return _finish(delivery, Status.GAVE_UP, error="the holder has no e-mail address; send it by post")
@@ -202,6 +206,7 @@ def _finish(delivery: StatementDelivery, status: str, *, error: str = "", retry_
     delivery.last_error = error
     delivery.sent_at = now if status == Status.SENT else None
     delivery.next_attempt_at = now + timedelta(seconds=retry_in) if retry_in else None
+    delivery._change_reason = f"job {JOB}"  # its history names the job (no user is signed in)
     delivery.save(update_fields=["status", "last_error", "sent_at", "next_attempt_at"])
     return Outcome(status, retry_in)
 

@@ -87,7 +87,7 @@ def post_notes(notes: list[Note], through: date, *, full_ids: set[int] = frozens
     _insert(Period, PERIOD_COLUMNS, [(r.note.pk, *vars(p).values()) for r in replays for p in r.result.periods])
     for r in replays:
         if r.result.conversions or r.result.prepayments or r.result.refused or r.result.accelerations:
-            _store_outcomes(r)
+            _store_outcomes(r, f"job {job}" if by is None else None)
     _store_defaults(replays)
     _store_month_ends(replays)
     _save_states([r.note for r in replays])
@@ -257,7 +257,7 @@ def _reset_outcomes(full: list[int]) -> None:
     Acceleration.objects.filter(note__in=full).delete()
 
 
-def _store_outcomes(r: _Replay) -> None:
+def _store_outcomes(r: _Replay, job_named: str | None) -> None:
     """Conversions, prepayments and accelerations as the replay carried them out."""
     note, result = r.note, r.result
     for c in result.conversions:
@@ -294,6 +294,7 @@ def _store_outcomes(r: _Replay) -> None:
         for a in notices:
             effective = first.kind == "holder_notice" and first.ref == str(a.pk)
             a.status = AccelerationNotice.Status.EFFECTIVE if effective else AccelerationNotice.Status.NO_EFFECT
+            a._change_reason = job_named  # the history names the job, when no user posted
             a.save(update_fields=["status"])
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from notes.models import Participation
-from servicing import services
+from servicing import clock, services
 from servicing.close import close_books
 from servicing.deliveries import statements_run
 from servicing.models import StatementDelivery
@@ -120,7 +120,7 @@ def test_a_delivery_the_statements_job_made_names_the_job_in_its_history(admin_c
     assert delivery.history.get().history_user is None
     page = text(admin_client.get(f"/admin/servicing/statementdelivery/{delivery.pk}/history/"))
     table = page[page.index('id="change-history"') :]
-    assert "a scheduled job" in table
+    assert re.search(r"<td>\s*job statements\s*</td>", table)  # which job, not just "a job"
     assert not re.search(r"<td>\s*None\s*</td>", table)
 
 
@@ -130,3 +130,19 @@ def test_a_conversion_price_that_rounds_shows_its_unrounded_value_beside_it(admi
     assert re.search(
         r'field-conversion_price\b.*?<div class="readonly">2.323232 \(unrounded 2.3232323232\)</div>', page, re.S
     )
+
+
+def test_an_acceleration_the_close_made_effective_names_the_close_in_history(admin_client, make_note, staff, approve):
+    note = make_note()
+    with clock.pinned(date(2024, 2, 1)):
+        approve(services.default_record(note=note, kind="misrepresentation", occurred_on=date(2024, 1, 20), by=staff))
+        notice = approve(
+            services.acceleration_record(note=note, notice_sent=date(2024, 1, 31), method="certified_mail", by=staff)
+        )
+    with clock.pinned(date(2024, 2, 20)):
+        close_books(through=date(2024, 2, 19))  # the notice is deemed received after the 1st: the close applies it
+    notice.refresh_from_db()
+    assert notice.status == notice.Status.EFFECTIVE
+    page = text(admin_client.get(f"/admin/servicing/accelerationnotice/{notice.pk}/history/"))
+    table = page[page.index('id="change-history"') :]
+    assert re.search(r"<td>\s*job close_books\s*</td>", table)
