@@ -232,3 +232,14 @@ def test_a_ledger_page_costs_as_many_queries_for_years_of_entries_as_for_a_few(c
     assert all(many[query] <= few[query] for query in few), (few, many)
     # Session, user, its permissions (2), the note, the count, the page, its re-postings' sizes.
     assert max(many.values()) <= 9
+
+
+def test_what_the_ledger_links_to_is_a_row_of_the_note_page(client, scenario, viewer):
+    note, payment = scenario
+    client.force_login(viewer)
+    ledger = client.get(url(note)).content.decode()
+    detail = client.get(note.get_absolute_url()).content.decode()
+    anchors = set(re.findall(rf'href="{note.get_absolute_url()}#([\w-]+)"', ledger))
+    assert {f"payment-{payment.pk}", "period-2024-01-10", "period-2024-03-01"} <= anchors
+    for anchor in anchors:
+        assert f'<tr id="{anchor}">' in detail
