@@ -128,7 +128,8 @@ def test_a_backdated_events_reversals_and_replacements_are_grouped_and_collapsed
     note, payment = scenario
     client.force_login(viewer)
     page = client.get(url(note)).content.decode()
-    assert "<details>" in page and "<details open" not in page
+    details = re.findall(r"<details[^>]*>", page)
+    assert details and all(tag == '<details class="ledger-reposting">' for tag in details)  # collapsed
     summaries = re.findall(r"<summary>(.*?)</summary>", page, re.S)
     paid = [s for s in summaries if "Payment received 2024-02-01" in s]
     # The payment was first applied to January's interest (2,200.00) and 300.00 unapplied; re-posted,
