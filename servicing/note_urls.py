@@ -6,4 +6,5 @@ app_name = "notes"
 urlpatterns = [
     path("", views.note_list, name="list"),
     path("<int:pk>/", views.note_detail, name="detail"),
+    path("<int:pk>/ledger/", views.note_ledger, name="ledger"),
 ]

@@ -2,19 +2,21 @@
 
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from notes.models import Approval, Note
-from servicing import charts, clock
+from servicing import charts, clock, ledger
 from servicing.forms import WORKFLOWS, QuoteForm
-from servicing.models import Conversion, DefaultEvent, Period, Prepayment
+from servicing.models import Conversion, DefaultEvent, LedgerEntry, Period, Prepayment
 from servicing.note_tables import NoteFilter, NoteTable
 from servicing.quotes import choices, what_if
 from servicing.selectors import MoneySum, note_terms, notes_with_balances, pending_for_note, row_balances
-from servicing.web import require, table_page
+from servicing.web import csv_response, require, table_page
 
 PERIODS_LISTED = 24  # the latest periods in the table; the chart shows them all
+LATEST_ENTRIES = 10  # the ledger's latest entries on the note's page; the ledger page has them all
 BILLED = ("interest", "default_interest")
 
 
@@ -34,7 +36,7 @@ def note_detail(request, pk):
         chosen = request.GET.getlist("include") if "choices" in request.GET else None
         on, principal = quote_form.cleaned_data["on"], quote_form.cleaned_data["principal"]
         what = what_if(note, on, principal, chosen, clock.today())
-    entries = note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")
+    latest = note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")
     periods = Period.objects.filter(note=note).order_by("-start")
     context = {
         "note": note,
@@ -48,7 +50,8 @@ def note_detail(request, pk):
         "conversion": what and what.conversion,
         "periods": periods[:PERIODS_LISTED],
         "periods_count": periods.count(),
-        "ledger": Paginator(entries, 25).get_page(request.GET.get("page")),
+        "ledger_latest": latest[:LATEST_ENTRIES],
+        "ledger_count": note.entries.count(),
         "pending": pending_for_note(note),
         "chain": note.chain_of_title() if note.parent_id or note.substitutes.exists() else [],
         "participations": note.participations.filter(approval=Approval.APPROVED).select_related("participant"),
@@ -67,6 +70,37 @@ def note_detail(request, pk):
         "chart": _note_chart(note),
     }
     return render(request, "notes/note_detail.html", context)
+
+
+def note_ledger(request, pk):
+    """The note's ledger as an auditor reads it (servicing.ledger), 25 entries a page, or every entry
+    the filter keeps as CSV (`?export=csv`)."""
+    require(request.user, "notes.view_note")
+    if request.method not in ("GET", "HEAD"):
+        raise PermissionDenied("the ledger is read only: a correction is recorded, and posting reverses")
+    note = get_object_or_404(Note.objects.select_related("holder").defer("engine_state"), pk=pk)
+    entries = ledger.ledger_entries(note).select_related("posted_by", "approved_by", "reversed_by")
+    filterset = ledger.LedgerFilter(request.GET, queryset=entries)
+    # A filter given a value it does not know lists nothing, and says why at the field (as table_page).
+    entries = filterset.qs if filterset.is_valid() else entries.none()
+    if request.GET.get("export") == "csv":
+        return csv_response(f"ledger-{note.number}", ledger.csv_rows(entries))
+    page = Paginator(entries, 25).get_page(request.GET.get("page"))
+    kept = request.GET.copy()
+    kept.pop("page", None)
+    context = {
+        "note": note,
+        "section": "notes",
+        "filter": filterset,
+        "page": page,
+        "rows": ledger.grouped(list(page)),
+        "account": dict(LedgerEntry.Account.choices).get(filterset.form.cleaned_data.get("account"))
+        if filterset.is_valid()
+        else None,
+        "query": kept.urlencode(),
+        "pager_extra": f"&{kept.urlencode()}" if kept else "",
+    }
+    return render(request, "notes/note_ledger.html", context)
 
 
 def _note_chart(note) -> str:

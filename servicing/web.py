@@ -1,5 +1,5 @@
 """What the staff pages share: the permission check, a table page with its CSV export, a service's
-refusal shown at the field it names, the money column of a table and the YYYY-MM-DD date field.
+refusal shown at the field it names, a CSV download, the money column of a table and the YYYY-MM-DD date field.
 Every app's pages and admin import these from here."""
 
 import csv
@@ -87,6 +87,14 @@ def spreadsheet_safe(cell):
     return text
 
 
+def csv_response(name: str, rows) -> HttpResponse:
+    """`rows` (the first one the headings) as a CSV download `name`.csv, each cell spreadsheet-safe."""
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    csv.writer(response).writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
+    return response
+
+
 def table_page(request, filterset, table_class, *, title: str, section: str):
     """A filtered, sorted table, 25 rows a page, or all its rows as CSV (`?export=csv`)."""
     # A filter given a value it cannot read (a date that is not one) lists nothing, rather than
@@ -97,10 +105,7 @@ def table_page(request, filterset, table_class, *, title: str, section: str):
         table.empty_text = "Nothing is listed: correct the filter above."
     if request.GET.get("export") == "csv":
         RequestConfig(request, paginate=False).configure(table)
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{section}.csv"'
-        csv.writer(response).writerows([spreadsheet_safe(cell) for cell in row] for row in table.as_values())
-        return response
+        return csv_response(section, table.as_values())
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
     context = {"table": table, "filter": filterset, "title": title, "section": section}
     return render(request, "table_page.html", context)

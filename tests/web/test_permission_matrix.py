@@ -229,6 +229,8 @@ def staff_cases(world, sessions: Sessions) -> list[Case]:
     for note in world.notes.values():
         cases.append(Case(reverse("notes:detail", args=[note.pk])))
     cases.append(Case(reverse("notes:detail", args=[late.pk]) + f"?on={ISO}&principal=1000.00"))
+    cases.append(Case(reverse("notes:ledger", args=[late.pk]) + "?kind=payment"))
+    cases.append(Case(reverse("notes:ledger", args=[late.pk]) + "?account=interest&export=csv"))
     for kind, (note, values) in workflow_inputs(world).items():
         url = reverse("servicing:record", args=[note.pk, kind])
         cases.append(Case(url, sessions.form_data(url, values) | once()))
