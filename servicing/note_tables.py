@@ -1,6 +1,7 @@
 import django_filters
 import django_tables2 as tables
 from django.db.models import Count, Q
+from django.template.loader import render_to_string
 from django.utils.functional import cached_property
 
 from notes.models import Issuer, Note
@@ -51,6 +52,12 @@ class NoteTable(tables.Table):
 
     def render_rate(self, value):
         return f"{(value * 100).normalize():f}%"
+
+    def render_status(self, value):
+        return render_to_string("notes/_status.html", {"status": value})
+
+    def value_status(self, value):
+        return dict(STATUSES)[value]  # CSV: the word
 
     @cached_property
     def totals(self) -> dict:

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 from django.core.paginator import Paginator
+from django.db.models import Count
+from django.db.models.functions import ExtractYear
 from django.shortcuts import get_object_or_404, render
 
 from notes.models import Approval, Note
@@ -11,10 +13,16 @@ from servicing.forms import WORKFLOWS, QuoteForm
 from servicing.models import Conversion, DefaultEvent, Period, Prepayment
 from servicing.note_tables import NoteFilter, NoteTable
 from servicing.quotes import choices, what_if
-from servicing.selectors import MoneySum, note_terms, notes_with_balances, pending_for_note, row_balances
+from servicing.selectors import (
+    MoneySum,
+    note_status,
+    note_terms,
+    notes_with_balances,
+    pending_for_note,
+    row_balances,
+)
 from servicing.web import require, table_page
 
-PERIODS_LISTED = 24  # the latest periods in the table; the chart shows them all
 BILLED = ("interest", "default_interest")
 
 
@@ -26,7 +34,8 @@ def note_list(request):
 
 def note_detail(request, pk):
     require(request.user, "notes.view_note")
-    note = get_object_or_404(Note.objects.select_related("issuer", "holder", "parent").defer("engine_state"), pk=pk)
+    notes = Note.objects.select_related("issuer", "holder", "parent").defer("engine_state")
+    note = get_object_or_404(notes.annotate(status=note_status()), pk=pk)
     quote_form = QuoteForm(request.GET if "on" in request.GET else None, note=note)
     what = None
     if quote_form.is_valid():
@@ -35,7 +44,6 @@ def note_detail(request, pk):
         on, principal = quote_form.cleaned_data["on"], quote_form.cleaned_data["principal"]
         what = what_if(note, on, principal, chosen, clock.today())
     entries = note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")
-    periods = Period.objects.filter(note=note).order_by("-start")
     context = {
         "note": note,
         "terms": note_terms(note),
@@ -46,8 +54,7 @@ def note_detail(request, pk):
         "what_choices": what.choices if what else [(c, c.approved) for c in choices(note, clock.today())],
         "payoff": what and what.payoff,
         "conversion": what and what.conversion,
-        "periods": periods[:PERIODS_LISTED],
-        "periods_count": periods.count(),
+        "period_years": _period_years(note),
         "ledger": Paginator(entries, 25).get_page(request.GET.get("page")),
         "pending": pending_for_note(note),
         "chain": note.chain_of_title() if note.parent_id or note.substitutes.exists() else [],
@@ -67,6 +74,23 @@ def note_detail(request, pk):
         "chart": _note_chart(note),
     }
     return render(request, "notes/note_detail.html", context)
+
+
+def _period_years(note) -> list[tuple[dict, list[Period]]]:
+    """The note's periods by the year they start in, latest first: each year's count and billed
+    totals summed by the database ({"year", "count", "interest", "default_interest"}), and its
+    periods. Two queries, however many periods."""
+    totals = (
+        Period.objects.filter(note=note)
+        .annotate(year=ExtractYear("start"))
+        .values("year")
+        .annotate(count=Count("pk"), **{name: MoneySum(name) for name in BILLED})
+        .order_by("-year")
+    )
+    by_year: dict[int, list[Period]] = {}
+    for period in Period.objects.filter(note=note).order_by("-start"):
+        by_year.setdefault(period.start.year, []).append(period)
+    return [(year, by_year.get(year["year"], [])) for year in totals]
 
 
 def _note_chart(note) -> str:
