@@ -37,7 +37,7 @@ def test_a_long_notes_periods_are_grouped_by_year_with_the_sums_of_its_periods(
     with clock.pinned(date(2026, 11, 2)), django_assert_max_num_queries(40):
         page = client.get(note.get_absolute_url()).content.decode()
     shown = re.findall(
-        r'<details class="period-year mb-2"( open)? data-year="(\d+)">\s*'
+        r'<details class="period-year"( open)? data-year="(\d+)">\s*'
         r"<summary><strong>\d+</strong> — (\d+) periods?, "
         r"interest <span [^>]*>([\d,.]+)</span>, default interest <span [^>]*>([\d,.]+)</span>",
         page,
