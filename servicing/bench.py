@@ -415,7 +415,7 @@ def pages(count: int, years: int) -> Result:
     urls = {
         "notes list": "/notes/",
         "notes list, sorted by principal": "/notes/?sort=-principal_outstanding",
-        "notes list, past due": "/notes/?status=past_due",
+        "notes list, past due": "/notes/?owing=past_due",
         "notes list, searched": "/notes/?q=PAGE-0001",
         "holders list": "/holders/",
         "dashboard": "/",

@@ -1,10 +1,15 @@
 import django_filters
 import django_tables2 as tables
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.utils.functional import cached_property
 
 from notes.models import Issuer, Note
 from servicing.models import DefaultPeriod
+from servicing.selectors import STATUSES, MoneySum
 from servicing.web import IsoDateField, MoneyColumn
+
+TOTALLED = ("principal_outstanding", "interest_due", "default_interest_due", "past_due", "unapplied")
 
 
 class NoteTable(tables.Table):
@@ -16,6 +21,7 @@ class NoteTable(tables.Table):
     agreement_date = tables.DateColumn("Y-m-d", attrs={"td": {"class": "date"}})
     maturity_date = tables.DateColumn("Y-m-d", attrs={"td": {"class": "date"}})
     rate = tables.Column(attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    status = tables.Column(verbose_name="Status")  # selectors.note_status, annotated
     principal_outstanding = MoneyColumn(verbose_name="Principal outstanding")
     interest_due = MoneyColumn(verbose_name="Interest due")
     default_interest_due = MoneyColumn(verbose_name="Default interest due")
@@ -32,6 +38,7 @@ class NoteTable(tables.Table):
             "agreement_date",
             "maturity_date",
             "rate",
+            "status",
             "principal_outstanding",
             "interest_due",
             "default_interest_due",
@@ -46,6 +53,18 @@ class NoteTable(tables.Table):
     def render_rate(self, value):
         return f"{(value * 100).normalize():f}%"
 
+    def render_status(self, value):
+        return render_to_string("notes/_status.html", {"status": value})
+
+    def value_status(self, value):
+        return dict(STATUSES)[value]  # CSV: the word
+
+    @cached_property
+    def totals(self) -> dict:
+        """The money columns summed over every note the filter lists, all pages: one query."""
+        sums = {name: MoneySum(name) for name in TOTALLED}
+        return self.data.data.aggregate(count=Count("pk"), **sums)
+
 
 class IsoDateFilter(django_filters.DateFilter):
     field_class = IsoDateField  # typed and shown as YYYY-MM-DD, like the forms' dates
@@ -55,20 +74,23 @@ class NoteFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     issuer = django_filters.ModelChoiceFilter(queryset=Issuer.objects.all())
     status = django_filters.ChoiceFilter(
-        method="by_status",
+        method="by_status", choices=[(word.replace(" ", "_"), label) for word, label in STATUSES], label="Status"
+    )
+    owing = django_filters.ChoiceFilter(
+        method="by_owing",
         choices=[
             ("outstanding", "Principal outstanding"),
-            ("past_due", "Past due"),
-            ("default", "In default"),
-            ("repaid", "Repaid, converted or assigned"),
+            ("past_due", "Anything past due"),
+            ("default", "An Event of Default continuing"),
+            ("repaid", "Nothing outstanding"),
         ],
-        label="Status",
+        label="Owing",
     )
     matures_before = IsoDateFilter(field_name="maturity_date", lookup_expr="lte", label="Matures by")
 
     class Meta:
         model = Note
-        fields = ["q", "issuer", "status", "matures_before"]
+        fields = ["q", "issuer", "status", "owing", "matures_before"]
 
     def search(self, queryset, name, value):
         return queryset.filter(
@@ -76,6 +98,9 @@ class NoteFilter(django_filters.FilterSet):
         )
 
     def by_status(self, queryset, name, value):
+        return queryset.filter(status=value.replace("_", " "))  # the value spells the word with underscores
+
+    def by_owing(self, queryset, name, value):
         if value == "outstanding":
             return queryset.filter(principal_outstanding__gt=0)
         if value == "past_due":

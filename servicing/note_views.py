@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count
+from django.db.models.functions import ExtractYear
 from django.shortcuts import get_object_or_404, render
 
 from notes.models import Approval, Note
@@ -12,10 +14,16 @@ from servicing.forms import WORKFLOWS, QuoteForm
 from servicing.models import Conversion, DefaultEvent, LedgerEntry, Period, Prepayment
 from servicing.note_tables import NoteFilter, NoteTable
 from servicing.quotes import choices, what_if
-from servicing.selectors import MoneySum, note_terms, notes_with_balances, pending_for_note, row_balances
+from servicing.selectors import (
+    MoneySum,
+    note_status,
+    note_terms,
+    notes_with_balances,
+    pending_for_note,
+    row_balances,
+)
 from servicing.web import csv_response, require, table_page
 
-PERIODS_LISTED = 24  # the latest periods in the table; the chart shows them all
 LATEST_ENTRIES = 10  # the ledger's latest entries on the note's page; the ledger page has them all
 BILLED = ("interest", "default_interest")
 
@@ -28,7 +36,8 @@ def note_list(request):
 
 def note_detail(request, pk):
     require(request.user, "notes.view_note")
-    note = get_object_or_404(Note.objects.select_related("issuer", "holder", "parent").defer("engine_state"), pk=pk)
+    notes = Note.objects.select_related("issuer", "holder", "parent").defer("engine_state")
+    note = get_object_or_404(notes.annotate(status=note_status()), pk=pk)
     quote_form = QuoteForm(request.GET if "on" in request.GET else None, note=note)
     what = None
     if quote_form.is_valid():
@@ -37,7 +46,6 @@ def note_detail(request, pk):
         on, principal = quote_form.cleaned_data["on"], quote_form.cleaned_data["principal"]
         what = what_if(note, on, principal, chosen, clock.today())
     latest = note.entries.select_related("posted_by", "approved_by").order_by("-effective_on", "-pk")
-    periods = Period.objects.filter(note=note).order_by("-start")
     context = {
         "note": note,
         "terms": note_terms(note),
@@ -48,8 +56,7 @@ def note_detail(request, pk):
         "what_choices": what.choices if what else [(c, c.approved) for c in choices(note, clock.today())],
         "payoff": what and what.payoff,
         "conversion": what and what.conversion,
-        "periods": periods[:PERIODS_LISTED],
-        "periods_count": periods.count(),
+        "period_years": _period_years(note),
         "ledger_latest": latest[:LATEST_ENTRIES],
         "ledger_count": note.entries.count(),
         "pending": pending_for_note(note),
@@ -101,6 +108,23 @@ def note_ledger(request, pk):
         "pager_extra": f"&{kept.urlencode()}" if kept else "",
     }
     return render(request, "notes/note_ledger.html", context)
+
+
+def _period_years(note) -> list[tuple[dict, list[Period]]]:
+    """The note's periods by the year they start in, latest first: each year's count and billed
+    totals summed by the database ({"year", "count", "interest", "default_interest"}), and its
+    periods. Two queries, however many periods."""
+    totals = (
+        Period.objects.filter(note=note)
+        .annotate(year=ExtractYear("start"))
+        .values("year")
+        .annotate(count=Count("pk"), **{name: MoneySum(name) for name in BILLED})
+        .order_by("-year")
+    )
+    by_year: dict[int, list[Period]] = {}
+    for period in Period.objects.filter(note=note).order_by("-start"):
+        by_year.setdefault(period.start.year, []).append(period)
+    return [(year, by_year.get(year["year"], [])) for year in totals]
 
 
 def _note_chart(note) -> str:

@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum
+from django.db.models import BooleanField, Case, CharField, Exists, F, OuterRef, Q, Sum, Value, When
 
 from notes.fields import ExactDecimalField
 from notes.models import Approval, Assignment, AssignmentPart, Note, Participation, Warrant
@@ -13,11 +13,13 @@ from servicing import engine
 from servicing.engine import keys
 from servicing.engine.money import split_largest_remainder, to_cents
 from servicing.models import (
+    Acceleration,
     AccelerationNotice,
     CollectionCost,
     Conversion,
     Cure,
     DefaultEvent,
+    DefaultPeriod,
     LedgerEntry,
     Payment,
     PaymentReversal,
@@ -213,8 +215,60 @@ def row_balances(note) -> engine.Balances:
 
 
 def notes_with_balances():
-    """Notes with their holder and issuer; the balances are the note row's own columns (posting)."""
-    return Note.objects.select_related("holder", "issuer").defer("engine_state")
+    """Notes with their holder and issuer; the balances are the note row's own columns (posting), and
+    `status` their standing at the end of the last posted day (note_status)."""
+    return Note.objects.select_related("holder", "issuer").defer("engine_state").annotate(status=note_status())
+
+
+# A note's standing, in the order note_status tests them, as statements and the notes list word it.
+STATUSES = [
+    ("accelerated", "Accelerated"),
+    ("matured", "Matured"),
+    ("in default", "In default"),
+    ("past due", "Past due"),
+    ("current", "Current"),
+    ("converted", "Converted"),
+    ("paid", "Repaid"),
+    ("assigned", "Assigned"),
+]
+
+
+def note_status(day: date | None = None, *, held=None, principal=None, past_due=None) -> Case:
+    """The standing of a note at the end of `day`, as a database expression on a Note queryset, in the
+    order a holder needs it: accelerated or matured (all principal is due), then an Event of Default
+    continuing, then past due, else current; a note that holds nothing says how it ended (converted,
+    prepaid or paid, assigned in full).
+
+    With no `day`, the note row's own: its balances at the end of its last posted day (closed_through).
+    A statement for an earlier day passes what its ledger held that day (`held`: anything at all;
+    `principal`: principal outstanding; `past_due`: anything past due), each a bool.
+    """
+    note = OuterRef("pk")
+    on = OuterRef("closed_through") if day is None else day
+    if day is None:
+        held = ~Q(principal_outstanding=0, interest_due=0, default_interest_due=0, costs_due=0, unapplied=0)
+        principal, past_due = Q(principal_outstanding__gt=0), Q(past_due__gt=0)
+    else:
+        held, principal, past_due = (Value(bool(v), output_field=BooleanField()) for v in (held, principal, past_due))
+    continuing = DefaultPeriod.objects.filter(Q(end__isnull=True) | Q(end__gt=on), note=note, start__lte=on)
+    approved = {"note": note, "approval": APPROVED}
+    converted = Conversion.objects.filter(**approved, status=Conversion.Status.CONVERTED)
+    matured = Q(maturity_date__lte=F("closed_through") if day is None else day) & principal
+    word = Case(
+        When(held & Exists(Acceleration.objects.filter(note=note, date__lte=on)), then=Value("accelerated")),
+        When(held & matured, then=Value("matured")),
+        When(held & Exists(continuing), then=Value("in default")),
+        When(held & past_due, then=Value("past due")),
+        When(held, then=Value("current")),
+        When(Exists(converted.filter(notice__deemed_received_on__lte=on)), then=Value("converted")),
+        When(Exists(Prepayment.objects.filter(note=note, status=Prepayment.Status.PAID)), then=Value("paid")),
+        When(Exists(Assignment.objects.filter(**approved)), then=Value("assigned")),
+        default=Value("paid"),
+        output_field=CharField(),
+    )
+    if day is None:  # nothing posted yet: nothing is due
+        return Case(When(closed_through__isnull=True, then=Value("current")), default=word)
+    return word
 
 
 def notes_owing_on(day):

@@ -36,6 +36,7 @@ from servicing.selectors import (
     MoneySum,
     ledger_sums,
     note_events,
+    note_status,
     note_terms,
     payment_applied,
     payment_split,
@@ -366,7 +367,7 @@ def _note_statement(note: Note, statement: Statement) -> NoteStatement:
     successor, successor_since = _successor(note, as_of, conversion_shares)
     return NoteStatement(
         note=note,
-        status=_status(note, b, as_of, closing, assigned_out),
+        status=_status(note, b, as_of, closing),
         opening=opening,
         movements=movements,
         closing=closing,
@@ -392,44 +393,38 @@ def _note_statement(note: Note, statement: Statement) -> NoteStatement:
     )
 
 
-def _status(note: Note, b: engine.Balances, as_of: date, closing: Line, assigned_out: list) -> Status:
-    """The note's standing at the end of the statement date, in the order a holder needs it: an
-    acceleration or maturity first (all principal is due), then an Event of Default continuing,
-    then past due; a note with nothing left says how it ended."""
+def _status(note: Note, b: engine.Balances, as_of: date, closing: Line) -> Status:
+    """The note's standing at the end of the statement date (selectors.note_status: the one rule the
+    notes list reads too), with the sentence a holder reads."""
+    standing = note_status(as_of, held=bool(closing), principal=bool(closing.principal), past_due=bool(b.past_due))
+    word = Note.objects.filter(pk=note.pk).annotate(word=standing).values_list("word", flat=True).get()
     rate = engine.defaults.default_rate(note.rate, note.default_rate_spread, note.max_lawful_rate)
     continuing = [
         d for d in DefaultPeriod.objects.filter(note=note, start__lte=as_of) if d.end is None or d.end > as_of
     ]
-    acceleration = Acceleration.objects.filter(note=note, date__lte=as_of).first()
-    since = min((d.start for d in continuing), default=None)
-    if not closing and not closing.owed:
+    if word == "converted":
         converted = note.conversions.filter(status=Conversion.Status.CONVERTED, approval=Approval.APPROVED)
-        days = [c.conversion_date for c in converted.select_related("notice") if c.conversion_date <= as_of]
-        if days:
-            return Status("converted", f"Converted on {long_date(max(days))}: nothing is owed.")
-        if note.prepayments.filter(status=Prepayment.Status.PAID).exists():
-            return Status("paid", "Prepaid: nothing is owed.")
-        if assigned_out or note.assignments.filter(approval=Approval.APPROVED).exists():
-            return Status("assigned", "Assigned in full: nothing is owed to you on this note.")
-        return Status("paid", "Paid: nothing is owed.")
-    if acceleration:
-        return Status(
-            "accelerated",
-            f"Accelerated on {long_date(acceleration.date)}: all principal and interest became due that day.",
-            continuing,
-            acceleration.date,
-            rate,
-        )
-    if note.maturity_date <= as_of and closing.principal:
-        return Status(
-            "matured", f"Matured on {long_date(note.maturity_date)}: all principal is due.", continuing, None, rate
-        )
-    if continuing:
+        day = max(c.conversion_date for c in converted.select_related("notice") if c.conversion_date <= as_of)
+        return Status(word, f"Converted on {long_date(day)}: nothing is owed.")
+    if word == "paid":
+        prepaid = note.prepayments.filter(status=Prepayment.Status.PAID).exists()
+        return Status(word, "Prepaid: nothing is owed." if prepaid else "Paid: nothing is owed.")
+    if word == "assigned":
+        return Status(word, "Assigned in full: nothing is owed to you on this note.")
+    if word == "accelerated":
+        day = Acceleration.objects.get(note=note).date
+        text = f"Accelerated on {long_date(day)}: all principal and interest became due that day."
+        return Status(word, text, continuing, day, rate)
+    if word == "matured":
+        text = f"Matured on {long_date(note.maturity_date)}: all principal is due."
+        return Status(word, text, continuing, None, rate)
+    if word == "in default":
+        since = min(d.start for d in continuing)
         what = ", ".join(sorted({d.get_kind_display() for d in continuing}))
-        return Status("in default", f"In default since {long_date(since)}: {what}.", continuing, None, rate)
-    if b.past_due:
+        return Status(word, f"In default since {long_date(since)}: {what}.", continuing, None, rate)
+    if word == "past due":
         due = b.past_due_since - timedelta(days=1)  # the first day past due is the day after the due date
-        return Status("past due", f"Past due: unpaid since its due date, {long_date(due)}.", [], None, rate)
+        return Status(word, f"Past due: unpaid since its due date, {long_date(due)}.", [], None, rate)
     return Status("current", "Current: nothing is past due.")
 
 

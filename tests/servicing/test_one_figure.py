@@ -101,7 +101,7 @@ def test_past_due_reads_the_same_on_every_page_job_and_document(book, client):
         shown = re.search(r'data-balance="past_due">([^<]+)<', page).group(1)
         assert figure(shown) == expected[n.number].past_due, n.number
 
-    rows = list(csv.DictReader(io.StringIO(client.get("/notes/?status=past_due&export=csv").content.decode())))
+    rows = list(csv.DictReader(io.StringIO(client.get("/notes/?owing=past_due&export=csv").content.decode())))
     assert {r["Note"]: figure(r["Past due"]) for r in rows} == {
         number: b.past_due for number, b in expected.items() if number in owing
     }
