@@ -47,7 +47,8 @@ def test_a_long_notes_periods_are_grouped_by_year_with_the_sums_of_its_periods(
         assert [int(count), figure(interest), figure(default_interest)] == expected[int(year)], year
     # Every period is on the page (no "latest 24"), each once.
     starts = re.findall(
-        r'<tr id="period-[\d-]+"><td class="date">(\d{4}-\d\d-\d\d)</td><td class="date">\d{4}-\d\d-\d\d</td><td class="num">',
+        r'<tr id="period-[\d-]+"><td class="date">(\d{4}-\d\d-\d\d)</td>'
+        r'<td class="date">\d{4}-\d\d-\d\d</td><td class="num">',
         page,
     )
     assert sorted(starts) == sorted(f"{p.start:%Y-%m-%d}" for p in Period.objects.filter(note=note))
