@@ -18,16 +18,16 @@ class NoteTable(tables.Table):
         accessor="holder__name", verbose_name="Holder", linkify=lambda record: record.holder.get_absolute_url()
     )
     issuer = tables.Column(accessor="issuer__name", verbose_name="Issuer")
-    agreement_date = tables.DateColumn("Y-m-d", attrs={"td": {"class": "date"}})
-    maturity_date = tables.DateColumn("Y-m-d", attrs={"td": {"class": "date"}})
+    agreement_date = tables.DateColumn("Y-m-d", verbose_name="Agreed", attrs={"td": {"class": "date"}})
+    maturity_date = tables.DateColumn("Y-m-d", verbose_name="Matures", attrs={"td": {"class": "date"}})
     rate = tables.Column(attrs={"td": {"class": "num"}, "th": {"class": "num"}})
     status = tables.Column(verbose_name="Status")  # selectors.note_status, annotated
-    principal_outstanding = MoneyColumn(verbose_name="Principal outstanding")
-    interest_due = MoneyColumn(verbose_name="Interest due")
-    default_interest_due = MoneyColumn(verbose_name="Default interest due")
+    principal_outstanding = MoneyColumn(verbose_name="Principal")
+    interest_due = MoneyColumn(verbose_name="Interest")
+    default_interest_due = MoneyColumn(verbose_name="Default interest")
     past_due = MoneyColumn(verbose_name="Past due")
     unapplied = MoneyColumn()
-    closed_through = tables.DateColumn("Y-m-d", verbose_name="Posted through", attrs={"td": {"class": "date"}})
+    closed_through = tables.DateColumn("Y-m-d", verbose_name="Posted to", attrs={"td": {"class": "date"}})
 
     class Meta:
         model = Note
@@ -72,9 +72,12 @@ class IsoDateFilter(django_filters.DateFilter):
 
 class NoteFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    issuer = django_filters.ModelChoiceFilter(queryset=Issuer.objects.all())
+    issuer = django_filters.ModelChoiceFilter(queryset=Issuer.objects.all(), empty_label="Every issuer")
     status = django_filters.ChoiceFilter(
-        method="by_status", choices=[(word.replace(" ", "_"), label) for word, label in STATUSES], label="Status"
+        method="by_status",
+        choices=[(word.replace(" ", "_"), label) for word, label in STATUSES],
+        label="Status",
+        empty_label="Any status",
     )
     owing = django_filters.ChoiceFilter(
         method="by_owing",
@@ -85,6 +88,7 @@ class NoteFilter(django_filters.FilterSet):
             ("repaid", "Nothing outstanding"),
         ],
         label="Owing",
+        empty_label="Anything or nothing",
     )
     matures_before = IsoDateFilter(field_name="maturity_date", lookup_expr="lte", label="Matures by")
 
