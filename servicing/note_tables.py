@@ -5,6 +5,7 @@ from django.db.models import Q
 from notes.models import Issuer, Note
 from servicing.models import DefaultPeriod
 from servicing.web import IsoDateField, MoneyColumn
+from servicing.words import percent
 
 
 class NoteTable(tables.Table):
@@ -44,7 +45,7 @@ class NoteTable(tables.Table):
         template_name = "notes/note_table.html"  # its rows written out: a tenth of the time
 
     def render_rate(self, value):
-        return f"{(value * 100).normalize():f}%"
+        return percent(value)
 
 
 class IsoDateFilter(django_filters.DateFilter):
