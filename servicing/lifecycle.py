@@ -43,6 +43,7 @@ from servicing.services import (
     stamp,
     substitute_number,
 )
+from servicing.words import percent
 
 
 @transaction.atomic
@@ -133,8 +134,8 @@ def _check_shares(participation: Participation) -> None:
     if sold + participation.share > 1:
         raise refuse(
             "share",
-            f"participations of {sold} are already sold from {participation.starts_on}; "
-            f"{participation.share} more would be more than the whole note",
+            f"participations of {percent(sold)} are already sold from {participation.starts_on}; "
+            f"{percent(participation.share)} more would be more than the whole note",
         )
 
 

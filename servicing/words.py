@@ -6,17 +6,14 @@ from datetime import date
 from decimal import Decimal
 
 from servicing.engine.conversion import PRICE_PLACES
-from servicing.engine.money import to_cents
+from servicing.engine.money import written
 
 
 def amount(value: Decimal | int) -> str:
     """An amount of money as every staff page and message writes it, with thousands separators and
     two places, rounded half up (the one rounding of money): 50000 → 50,000.00, -12 → -12.00,
     -0.00 → 0.00."""
-    cents = to_cents(Decimal(value))
-    if not cents:
-        cents = abs(cents)  # a sum of reversed entries can be -0.00
-    return f"{cents:,.2f}"
+    return written(value)
 
 
 def price(value: Decimal) -> str:
