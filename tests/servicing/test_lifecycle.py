@@ -116,7 +116,7 @@ def test_bad_assignments_are_refused_naming_the_field(make_note, staff, holder, 
     on = date(2024, 3, 15)
     args = {"note": note, "effective_on": on, "by": staff}
     for field, words, change in [
-        ("principal", ["365000.00"], {"parts": [(bea, D("365000.01"))]}),
+        ("principal", ["365,000.00"], {"parts": [(bea, D("365000.01"))]}),
         ("assignee", [], {"parts": [(holder, D("10.00"))]}),
         ("assignee", [], {"parts": [(bea, D("10.00")), (bea, D("5.00"))]}),
         ("principal", [], {"parts": [(bea, D("10.001"))]}),
