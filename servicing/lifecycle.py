@@ -43,7 +43,7 @@ from servicing.services import (
     stamp,
     substitute_number,
 )
-from servicing.words import percent
+from servicing.words import percent, quantity
 
 
 @transaction.atomic
@@ -210,7 +210,7 @@ def _check_warrant(warrant: Warrant, day: date, shares: int, what: str, field: s
         raise refuse("shares", f"shares {shares} must be above zero")
     left = warrant_shares_left(warrant)
     if shares > left:
-        raise refuse("shares", f"{shares} shares is more than the {left} left on warrant {warrant}")
+        raise refuse("shares", f"{quantity(shares)} shares is more than the {quantity(left)} left on warrant {warrant}")
 
 
 @transaction.atomic

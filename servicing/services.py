@@ -21,7 +21,7 @@ from holders.models import Holder
 from holders.validators import one_line
 from notes.fields import ExactDecimalField
 from notes.models import Approval, ClosingPrice, Issuer, Note, ReviewFlag
-from servicing import clock, engine
+from servicing import clock, engine, words
 from servicing.engine import check_events, horizon
 from servicing.models import (
     AccelerationNotice,
@@ -186,7 +186,7 @@ def closing_price_record(*, issuer: Issuer, date: date, close: Decimal, by=None)
     existing = ClosingPrice.objects.filter(issuer=issuer, date=date).first()
     if existing:
         if existing.close != close:
-            raise refuse("close", f"{issuer} already has a closing price of {existing.close} on {date}")
+            raise refuse("close", f"{issuer} already has a closing price of {words.price(existing.close)} on {date}")
         return existing
     price = ClosingPrice(issuer=issuer, date=date, close=close)
     stamp(price, by).save()
