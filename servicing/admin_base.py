@@ -10,16 +10,15 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
-from django.template.defaultfilters import floatformat
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 
-from servicing import approvals
+from servicing import approvals, words
 from servicing.engine.conversion import price_display
 from servicing.once import SubmitOnce
 from servicing.templatetags.documents import percent, price, quantity
-from servicing.web import add_service_errors
+from servicing.web import add_service_errors, refusal_words
 
 # Decimal columns that hold a fraction read as a percentage (1.10 → 110%, 0.25 → 25%), besides
 # the rates; and those that hold a price per share.
@@ -47,7 +46,7 @@ def number_display(field: models.DecimalField, value: Decimal | None) -> str:
 
 def money_display(value: Decimal) -> str:
     """Money as the staff pages write it: 120000 → 120,000.00."""
-    return floatformat(value, "2g")
+    return words.amount(value)
 
 
 @functools.cache
@@ -324,7 +323,7 @@ def act_on_each(request, queryset, do, done: str) -> None:
             do(item)
             count += 1
         except (ValidationError, PermissionDenied) as e:
-            why = "; ".join(e.messages) if isinstance(e, ValidationError) else str(e)
+            why = "; ".join(refusal_words(e)) if isinstance(e, ValidationError) else str(e)
             messages.error(request, f"{item}: {why}")
     if count:
         messages.success(request, f"{count} item(s) {done}.")

@@ -67,7 +67,7 @@ ON_APPROVAL = {
 @transaction.atomic
 def approve(item, *, by):
     """The item takes effect, or nothing changes and the reason is raised (ValidationError)."""
-    item = _claim(item, by)
+    item = _claim(item, by, approving=True)
     item.approval, item.decided_by, item.decided_at = Approval.APPROVED, by, timezone.now()
     item._history_user = by
     item.save(update_fields=["approval", "decided_by", "decided_at"])
@@ -87,7 +87,7 @@ def reject(item, *, by, reason: str):
     return item
 
 
-def _claim(item, by):
+def _claim(item, by, *, approving: bool = False):
     """Lock what the item changes, then the item, and check that `by` may decide it."""
     if by is None or not by.has_perm(APPROVE):
         raise PermissionDenied("approving needs the approver permission")
@@ -104,9 +104,21 @@ def _claim(item, by):
         raise ValidationError(
             {"approval": [f"this was already {item.get_approval_display().lower()} on {item.decided_at:%Y-%m-%d}"]}
         )
-    if item.recorded_by_id == by.pk:
-        raise ValidationError({"approval": ["you recorded this: a different user must approve it (four-eyes)"]})
+    if why := decide_refused(item, by, approving=approving):
+        raise ValidationError({"approval": [why]})
     return item
+
+
+def decide_refused(item, user, *, approving: bool = False) -> str | None:
+    """Why `user`, an approver, may not decide the pending item, or None: the check `approve` and
+    `reject` make, which the approvals queue reads to offer only the buttons that would work. Four-eyes:
+    no one decides what they recorded; a payment's reversal is approved by neither who recorded nor
+    who approved the payment (`services.reversal_approver_refused`, checked again as it applies)."""
+    if item.recorded_by_id == user.pk:
+        return "you recorded this: a different user must approve it (four-eyes)"
+    if approving and isinstance(item, PaymentReversal):
+        return services.reversal_approver_refused(item.payment, user)
+    return None
 
 
 def system_approver():

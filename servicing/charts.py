@@ -5,6 +5,8 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from servicing.words import amount as amount_text
+
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28
 COLOURS = ("#0d6efd", "#20c997", "#fd7e14", "#6f42c1")
@@ -65,7 +67,7 @@ def bars(labels: list[str], series: dict[str, list[Decimal]], title: str) -> str
             x = LEFT + slot * i + slot * 0.1 + width * s
             parts.append(
                 f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{width:.1f}" height="{h:.1f}" '
-                f'fill="{COLOURS[s]}"><title>{escape(name)} {escape(labels[i])}: {value:,.2f}</title></rect>'
+                f'fill="{COLOURS[s]}"><title>{escape(name)} {escape(labels[i])}: {amount_text(value)}</title></rect>'
             )
     return mark_safe(f"<div>{_svg(parts, title)}{_legend(list(series))}</div>")  # noqa: S308 (escaped parts)
 

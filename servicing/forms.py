@@ -16,6 +16,9 @@ from servicing.once import SubmitOnce
 from servicing.quotes import conversion_quote
 from servicing.selectors import note_terms
 from servicing.web import IsoDateField, add_service_errors
+from servicing.words import amount as amount_text
+from servicing.words import price
+from servicing.words import quantity as shares_text
 
 MONEY = {"max_digits": 20, "decimal_places": 2, "min_value": Decimal("0.01")}
 
@@ -59,6 +62,12 @@ class WorkflowForm(SubmitOnce):
     # A date field → what is rarely done on a weekend or holiday: such a date is recorded once the
     # user ticks `confirm_date` (a typing slip, 2026-11-29 for 2026-11-24, is caught before approval).
     usual_days: dict[str, str] = {}
+
+    @classmethod
+    def unavailable(cls, note: Note) -> str | None:
+        """Why nothing can be recorded with this form on the note now, and what to do instead, or
+        None: the note page offers the form only when this is None and the form page says why."""
+        return None
 
     def __init__(self, *args, note: Note, **kwargs):
         self.note = note
@@ -177,7 +186,10 @@ class ConversionForm(NoticeFields):
         lines = [f"Conversion Date (deemed received, 4(b)): {on:%A %Y-%m-%d}."]
         if quote.refusal:
             return [*lines, quote.refusal]
-        return [*lines, f"Converts {quote.amount:,.2f} at {quote.price} into {quote.shares:,} shares."]
+        return [
+            *lines,
+            f"Converts {amount_text(quote.amount)} at {price(quote.price)} into {shares_text(quote.shares)} shares.",
+        ]
 
     def record(self, by):
         d = self.cleaned_data
@@ -271,12 +283,35 @@ def open_defaults(note, kinds):
     return [e for e in events if e.ended_on is None]
 
 
+PAYMENT_DEFAULT_ENDS = "A payment default (7(a)(i)) ends when the amount past due is paid: record a payment instead."
+
+
+def _awaiting(note, kinds) -> str:
+    """A sentence on the note's defaults of `kinds` still awaiting approval, or nothing."""
+    pending = note.default_events.filter(kind__in=kinds, approval=Approval.PENDING).count()
+    if not pending:
+        return ""
+    if pending == 1:
+        return " One is recorded and awaits approval: it can be chosen here once approved."
+    return f" {pending} are recorded and await approval: they can be chosen here once approved."
+
+
 class CureForm(WorkflowForm):
     title = "Record the cure of a covenant breach"
     permission = "servicing.add_cure"
     event = forms.TypedChoiceField(coerce=int, label="Breach")
     cured_on = date_field()
     description = text_field()
+
+    @classmethod
+    def unavailable(cls, note):
+        if open_defaults(note, [DefaultEvent.Kind.COVENANT]):
+            return None
+        return (
+            f"No covenant breach of {note.number} is open: a cure applies only to a covenant breach (7(a)(ii)) "
+            f"that is recorded, approved and not yet cured or waived.{_awaiting(note, [DefaultEvent.Kind.COVENANT])} "
+            f"{PAYMENT_DEFAULT_ENDS}"
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -296,10 +331,21 @@ class WaiverForm(WorkflowForm):
     waived_on = date_field()
     description = text_field()
 
+    kinds = [DefaultEvent.Kind.COVENANT, DefaultEvent.Kind.MISREPRESENTATION]
+
+    @classmethod
+    def unavailable(cls, note):
+        if open_defaults(note, cls.kinds):
+            return None
+        return (
+            f"No covenant breach or misrepresentation of {note.number} is open: the holder's written waiver "
+            f"(7(d)) applies only to one recorded, approved and not yet cured or waived.{_awaiting(note, cls.kinds)} "
+            f"{PAYMENT_DEFAULT_ENDS} An insolvency accelerates the note (7(x)) and is not waived here."
+        )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        kinds = [DefaultEvent.Kind.COVENANT, DefaultEvent.Kind.MISREPRESENTATION]
-        self.fields["event"].choices = [(e.pk, str(e)) for e in open_defaults(self.note, kinds)]
+        self.fields["event"].choices = [(e.pk, str(e)) for e in open_defaults(self.note, self.kinds)]
 
     def record(self, by):
         d = self.cleaned_data

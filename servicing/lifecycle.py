@@ -43,6 +43,7 @@ from servicing.services import (
     stamp,
     substitute_number,
 )
+from servicing.words import percent, quantity
 
 
 @transaction.atomic
@@ -133,8 +134,8 @@ def _check_shares(participation: Participation) -> None:
     if sold + participation.share > 1:
         raise refuse(
             "share",
-            f"participations of {sold} are already sold from {participation.starts_on}; "
-            f"{participation.share} more would be more than the whole note",
+            f"participations of {percent(sold)} are already sold from {participation.starts_on}; "
+            f"{percent(participation.share)} more would be more than the whole note",
         )
 
 
@@ -209,7 +210,7 @@ def _check_warrant(warrant: Warrant, day: date, shares: int, what: str, field: s
         raise refuse("shares", f"shares {shares} must be above zero")
     left = warrant_shares_left(warrant)
     if shares > left:
-        raise refuse("shares", f"{shares} shares is more than the {left} left on warrant {warrant}")
+        raise refuse("shares", f"{quantity(shares)} shares is more than the {quantity(left)} left on warrant {warrant}")
 
 
 @transaction.atomic

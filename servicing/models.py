@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 from holders.validators import one_line
 from notes.fields import ExactDecimalField
 from notes.models import MONEY, Approvable
-from servicing import engine
+from servicing import engine, words
 
 # Who may log in and what each role may do are recorded like any other record (who changed them, when).
 # (Not its password hash, which is no one's to keep; nor a login, which changes only last_login.)
@@ -98,7 +98,7 @@ class Payment(Approvable):
         ]
 
     def __str__(self):
-        return f"{self.amount} received {self.received_on}"
+        return f"{words.amount(self.amount)} received {self.received_on}"
 
 
 class Conversion(Approvable):
@@ -279,7 +279,7 @@ class CollectionCost(Approvable):
         ]
 
     def __str__(self):
-        return f"Costs of {self.amount} billed {self.billed_on}"
+        return f"Costs of {words.amount(self.amount)} billed {self.billed_on}"
 
 
 class AccelerationNotice(Approvable):

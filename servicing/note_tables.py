@@ -8,6 +8,7 @@ from notes.models import Issuer, Note
 from servicing.models import DefaultPeriod
 from servicing.selectors import STATUSES, MoneySum
 from servicing.web import IsoDateField, MoneyColumn
+from servicing.words import percent
 
 TOTALLED = ("principal_outstanding", "interest_due", "default_interest_due", "past_due", "unapplied")
 
@@ -51,7 +52,7 @@ class NoteTable(tables.Table):
         template_name = "notes/note_table.html"  # its rows written out: a tenth of the time
 
     def render_rate(self, value):
-        return f"{(value * 100).normalize():f}%"
+        return percent(value)
 
     def render_status(self, value):
         return render_to_string("notes/_status.html", {"status": value})

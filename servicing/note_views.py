@@ -4,14 +4,14 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import ExtractYear
 from django.shortcuts import get_object_or_404, render
 
 from notes.models import Approval, Note
 from servicing import charts, clock, ledger
 from servicing.forms import WORKFLOWS, QuoteForm
-from servicing.models import Conversion, DefaultEvent, LedgerEntry, Period, Prepayment
+from servicing.models import Conversion, DefaultEvent, LedgerEntry, Payment, PaymentReversal, Period, Prepayment
 from servicing.note_tables import NoteFilter, NoteTable
 from servicing.quotes import choices, what_if
 from servicing.selectors import (
@@ -22,6 +22,7 @@ from servicing.selectors import (
     pending_for_note,
     row_balances,
 )
+from servicing.services import reversal_refused
 from servicing.web import csv_response, require, table_page
 
 LATEST_ENTRIES = 10  # the ledger's latest entries on the note's page; the ledger page has them all
@@ -65,7 +66,7 @@ def note_detail(request, pk):
         "warrants": note.warrants.select_related("holder"),
         "flags": note.flags.filter(cleared_at__isnull=True).select_related("action"),
         "notices": note.notices.order_by("-sent_on", "-pk"),
-        "payments": note.payments.select_related("recorded_by", "decided_by").order_by("-received_on", "-pk")[:50],
+        "payments": _payments(note),
         "can_reverse": request.user.has_perm("servicing.add_paymentreversal"),
         "conversions": Conversion.objects.filter(note=note).select_related("notice").order_by("-pk"),
         "prepayments": Prepayment.objects.filter(note=note).select_related("notice").order_by("-pk"),
@@ -73,7 +74,12 @@ def note_detail(request, pk):
         "default_periods": note.default_periods.order_by("start"),
         "documents": note.documents.order_by("-created_at", "-pk")[:20],
         "exhibits": note.exhibits.select_related("uploaded_by"),
-        "actions": [(kind, form.title) for kind, form in WORKFLOWS.items() if request.user.has_perm(form.permission)],
+        # Each workflow the user may record, with why it cannot be used on this note now (or None).
+        "actions": [
+            (kind, form.title, form.unavailable(note))
+            for kind, form in WORKFLOWS.items()
+            if request.user.has_perm(form.permission)
+        ],
         "chart": _note_chart(note),
     }
     return render(request, "notes/note_detail.html", context)
@@ -125,6 +131,20 @@ def _period_years(note) -> list[tuple[dict, list[Period]]]:
     for period in Period.objects.filter(note=note).order_by("-start"):
         by_year.setdefault(period.start.year, []).append(period)
     return [(year, by_year.get(year["year"], [])) for year in totals]
+
+
+def _payments(note) -> list[Payment]:
+    """The note's latest payments, each with why a reversal of it may not be asked for now (None: the
+    page offers *Ask to reverse*), by the check the service makes."""
+    pending = PaymentReversal.objects.filter(payment=OuterRef("pk"), approval=Approval.PENDING)
+    payments = list(
+        note.payments.select_related("recorded_by", "decided_by")
+        .annotate(reversal_pending=Exists(pending))
+        .order_by("-received_on", "-pk")[:50]
+    )
+    for p in payments:
+        p.reverse_refused = reversal_refused(p, pending=p.reversal_pending)
+    return payments
 
 
 def _note_chart(note) -> str:

@@ -22,6 +22,7 @@ from servicing.selectors import (
     payment_event,
     prepayment_event,
 )
+from servicing.words import amount as amount_text
 
 
 @dataclass
@@ -95,7 +96,7 @@ class Choice:
 
 
 def _money(amount: Decimal | None) -> str:
-    return "all principal" if amount is None else f"{amount:,.2f} principal"
+    return "all principal" if amount is None else f"{amount_text(amount)} principal"
 
 
 def choices(note: Note, today: date) -> list[Choice]:
@@ -123,7 +124,7 @@ def choices(note: Note, today: date) -> list[Choice]:
         items.append(Choice(f"conversion-{c.pk}", words, conversion_event(c), approved))
     payments = Payment.objects.filter(note=note, approval=Approval.PENDING, reversed_at__isnull=True)
     for p in payments.order_by("received_on", "pk"):
-        words = f"a payment of {p.amount:,.2f} received {p.received_on:%Y-%m-%d} (awaiting approval)"
+        words = f"a payment of {amount_text(p.amount)} received {p.received_on:%Y-%m-%d} (awaiting approval)"
         items.append(Choice(f"payment-{p.pk}", words, payment_event(p), False))
     return items
 
@@ -169,12 +170,12 @@ def assumptions(payoff: Payoff, items: list[tuple[Choice, bool]]) -> list[str]:
         else:
             lines.append(f"Includes {c.words}.")
     lines += [
-        f"Interest billed on {p.end + timedelta(days=1):%Y-%m-%d} ({unpaid:,.2f}), due {p.due_date:%Y-%m-%d}, "
+        f"Interest billed on {p.end + timedelta(days=1):%Y-%m-%d} ({amount_text(unpaid)}), due {p.due_date:%Y-%m-%d}, "
         "is assumed unpaid by the quote date."
         for p, unpaid in unpaid_bills(payoff)
     ]
     if default := payoff.balances.default_interest_due:
-        lines.append(f"Default interest billed ({default:,.2f}) is assumed unpaid by the quote date.")
+        lines.append(f"Default interest billed ({amount_text(default)}) is assumed unpaid by the quote date.")
     return lines
 
 

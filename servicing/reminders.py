@@ -22,6 +22,7 @@ from servicing import clock, engine
 from servicing.engine.calendar import add_business_days, business_days_until
 from servicing.models import Conversion, DefaultEvent, JobRun, Payment, Prepayment, Reminder
 from servicing.selectors import notes_with_balances
+from servicing.words import amount as amount_text
 
 log = logging.getLogger(__name__)
 JOB = "reminders"
@@ -51,7 +52,7 @@ def reminders_found(today: date, note_ids: set[int] | None = None) -> list[Remin
                 f"interest_due:{note.pk}:{due}",
                 due,
                 f"{note.number} ({note.holder}): interest for {today:%B} due {due}; "
-                f"{note.accrued_interest:,.2f} accrued through {note.closed_through}.",
+                f"{amount_text(note.accrued_interest)} accrued through {note.closed_through}.",
                 note,
             )
         for days, kind in ((30, Kind.MATURITY_30), (7, Kind.MATURITY_7)):
@@ -61,7 +62,7 @@ def reminders_found(today: date, note_ids: set[int] | None = None) -> list[Remin
                     f"{kind}:{note.pk}",
                     note.maturity_date,
                     f"{note.number} ({note.holder}) matures {note.maturity_date}: principal "
-                    f"{note.principal_outstanding:,.2f} falls due.",
+                    f"{amount_text(note.principal_outstanding)} falls due.",
                     note,
                 )
     for note in of_notes(notes_with_balances()).filter(past_due__gt=0).order_by("number"):
@@ -69,7 +70,7 @@ def reminders_found(today: date, note_ids: set[int] | None = None) -> list[Remin
             Kind.PAST_DUE,
             f"past_due:{note.pk}:{note.past_due_since}",
             note.past_due_since,
-            f"{note.number} ({note.holder}): {note.past_due:,.2f} past due since {note.past_due_since}.",
+            f"{note.number} ({note.holder}): {amount_text(note.past_due)} past due since {note.past_due_since}.",
             note,
         )
     window = add_business_days(today, 2, "XFED")
@@ -195,7 +196,7 @@ def _reasons(over: list[Reminder], today: date) -> dict[int, str]:
                 out[r.pk] = f"paid on {paid[note.pk]}" if note.pk in paid else f"nothing past due on {today}"
         elif r.kind == Kind.INTEREST_DUE:
             out[r.pk] = f"due date {r.due_on} reached" + (
-                f": {note.past_due:,.2f} past due" if note.past_due > 0 else ": nothing past due"
+                f": {amount_text(note.past_due)} past due" if note.past_due > 0 else ": nothing past due"
             )
         elif r.kind in (Kind.MATURITY_30, Kind.MATURITY_7):
             out[r.pk] = f"matured on {note.maturity_date}"

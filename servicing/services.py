@@ -21,7 +21,7 @@ from holders.models import Holder
 from holders.validators import one_line
 from notes.fields import ExactDecimalField
 from notes.models import Approval, ClosingPrice, Issuer, Note, ReviewFlag
-from servicing import clock, engine
+from servicing import clock, engine, words
 from servicing.engine import check_events, horizon
 from servicing.models import (
     AccelerationNotice,
@@ -186,7 +186,7 @@ def closing_price_record(*, issuer: Issuer, date: date, close: Decimal, by=None)
     existing = ClosingPrice.objects.filter(issuer=issuer, date=date).first()
     if existing:
         if existing.close != close:
-            raise refuse("close", f"{issuer} already has a closing price of {existing.close} on {date}")
+            raise refuse("close", f"{issuer} already has a closing price of {words.price(existing.close)} on {date}")
         return existing
     price = ClosingPrice(issuer=issuer, date=date, close=close)
     stamp(price, by).save()
@@ -286,12 +286,8 @@ def reversal_record(*, payment: Payment, reason: str, by) -> PaymentReversal:
         raise PermissionDenied("a reversal names who asked for it")
     lock_note(payment.note)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if not payment.is_approved:
-        raise refuse("payment", f"payment {payment.pk} is {payment.get_approval_display().lower()}: reject it instead")
-    if payment.reversed_at:
-        raise refuse("payment", f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}")
-    if payment.reversals.filter(approval=Approval.PENDING).exists():
-        raise refuse("payment", f"a reversal of payment {payment.pk} already awaits approval")
+    if why := reversal_refused(payment, pending=payment.reversals.filter(approval=Approval.PENDING).exists()):
+        raise refuse("payment", why)
     if not reason.strip():
         raise refuse("reason", "a reversal needs a reason")
     check_rules(payment.note, without=f"Payment:{payment.pk}")
@@ -300,12 +296,34 @@ def reversal_record(*, payment: Payment, reason: str, by) -> PaymentReversal:
     return reversal
 
 
+def reversal_refused(payment: Payment, *, pending: bool) -> str | None:
+    """Why a reversal of the payment may not be asked for now, or None: the check `reversal_record`
+    makes and the note page's *Ask to reverse* button reads (`pending`: a reversal already awaits
+    approval)."""
+    if not payment.is_approved:
+        return f"payment {payment.pk} is {payment.get_approval_display().lower()}: reject it instead"
+    if payment.reversed_at:
+        return f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}"
+    if pending:
+        return f"a reversal of payment {payment.pk} already awaits approval"
+    return None
+
+
+def reversal_approver_refused(payment: Payment, user) -> str | None:
+    """Why `user` may not approve a reversal of the payment, or None. Money moves back, so the
+    approver is neither who recorded nor who approved the payment; `reversal_apply` checks it, and the
+    approvals queue offers no *Approve* button where it would refuse."""
+    if user.pk in (payment.recorded_by_id, payment.decided_by_id):
+        return "you recorded or approved this payment: someone else must approve its reversal"
+    return None
+
+
 def reversal_apply(*, reversal: PaymentReversal, by) -> None:
     """The payment is marked reversed and the note replayed without it. Money moves back, so the
     approver is neither who recorded nor who approved the payment (nor who asked for the reversal)."""
     payment = Payment.objects.select_for_update().get(pk=reversal.payment_id)
-    if by.pk in (payment.recorded_by_id, payment.decided_by_id):
-        raise refuse("approval", "you recorded or approved this payment: someone else must approve its reversal")
+    if why := reversal_approver_refused(payment, by):
+        raise refuse("approval", why)
     if payment.reversed_at:
         raise refuse("payment", f"payment {payment.pk} was already reversed on {payment.reversed_at:%Y-%m-%d}")
     note = lock_note(payment.note)

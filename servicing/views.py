@@ -61,7 +61,10 @@ from servicing.models import (
     StatementDelivery,
     Waiver,
 )
-from servicing.web import add_refusal, add_service_errors, require
+from servicing.web import add_refusal, add_service_errors, refusal_words, require
+from servicing.words import amount as amount_text
+from servicing.words import percent
+from servicing.words import quantity as shares_text
 
 
 def dashboard(request):
@@ -74,9 +77,12 @@ def record(request, pk, kind):
     form_class = WORKFLOWS.get(kind) or _not_found()
     require(request.user, form_class.permission)
     note = get_object_or_404(Note.objects.select_related("holder", "issuer"), pk=pk)
+    unavailable = form_class.unavailable(note)
     form = form_class(request.POST or None, note=note)
     preview = []
-    if request.method == "POST" and form.is_valid():
+    if unavailable:
+        pass  # nothing to choose: the page says why instead of showing an empty form
+    elif request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
             try:
                 preview = [*form.preview(), *form.unusual_dates().values()]
@@ -89,6 +95,8 @@ def record(request, pk, kind):
                 messages.success(request, f"Recorded: {item}.{waiting}")
                 return redirect(note)
     context = {"form": form, "note": note, "preview": preview, "kind": kind, "section": "notes"}
+    context["unavailable"] = unavailable
+    context["can_pay"] = request.user.has_perm(WORKFLOWS["payment"].permission)
     return render(request, "servicing/record.html", context)
 
 
@@ -97,7 +105,7 @@ def _act(request, act, done) -> None:
     try:
         result = act()
     except ValidationError as e:
-        messages.error(request, "; ".join(e.messages))
+        messages.error(request, "; ".join(refusal_words(e)))
     else:
         messages.success(request, done(result))
 
@@ -106,14 +114,22 @@ def _not_found():
     raise Http404("no such workflow")
 
 
+def _principal(requested) -> str:
+    return "all" if requested is None else amount_text(requested)
+
+
 # What the approvals queue lists, and how each is described.
 QUEUE = [
-    (Payment, "Payment", lambda p: f"{p.amount:,.2f} received {p.received_on}"),
-    (Conversion, "Conversion", lambda c: f"notice sent {c.notice.sent_on}, principal {c.principal_requested or 'all'}"),
+    (Payment, "Payment", lambda p: f"{amount_text(p.amount)} received {p.received_on}"),
+    (
+        Conversion,
+        "Conversion",
+        lambda c: f"notice sent {c.notice.sent_on}, principal {_principal(c.principal_requested)}",
+    ),
     (
         Prepayment,
         "Prepayment",
-        lambda p: f"on {p.prepayment_date}, principal {p.principal_requested or 'all'}; window to {p.window_end}",
+        lambda p: f"on {p.prepayment_date}, principal {_principal(p.principal_requested)}; window to {p.window_end}",
     ),
     (AccelerationNotice, "Acceleration notice", lambda a: f"effective {a.notice.deemed_received_on}"),
     (DefaultEvent, "Default", lambda d: f"{d}: {d.description}" if d.description else str(d)),
@@ -122,19 +138,28 @@ QUEUE = [
     (
         PaymentReversal,
         "Payment reversal",
-        lambda r: f"{r.payment.amount:,.2f} received {r.payment.received_on}: {r.reason}",
+        lambda r: f"{amount_text(r.payment.amount)} received {r.payment.received_on}: {r.reason}",
     ),
-    (CollectionCost, "Costs of collection", lambda c: f"{c.amount:,.2f} billed {c.billed_on}: {c.description}"),
+    (CollectionCost, "Costs of collection", lambda c: f"{amount_text(c.amount)} billed {c.billed_on}: {c.description}"),
     (
         Assignment,
         "Assignment",
         lambda a: (
-            f"{a.principal:,.2f} effective {a.effective_on} to " + ", ".join(p.assignee.name for p in a.parts.all())
+            f"{amount_text(a.principal)} effective {a.effective_on} to "
+            + ", ".join(p.assignee.name for p in a.parts.all())
         ),
     ),
-    (Participation, "Participation", lambda p: f"{p.share} to {p.participant} from {p.starts_on}"),
-    (WarrantExercise, "Warrant exercise", lambda e: f"{e.shares:,} shares of {e.warrant} on {e.exercised_on}"),
-    (WarrantAssignment, "Warrant assignment", lambda a: f"{a.shares:,} shares of {a.warrant} to {a.assignee}"),
+    (Participation, "Participation", lambda p: f"{percent(p.share)} to {p.participant} from {p.starts_on}"),
+    (
+        WarrantExercise,
+        "Warrant exercise",
+        lambda e: f"{shares_text(e.shares)} shares of {e.warrant} on {e.exercised_on}",
+    ),
+    (
+        WarrantAssignment,
+        "Warrant assignment",
+        lambda a: f"{shares_text(a.shares)} shares of {a.warrant} to {a.assignee}",
+    ),
     (CorporateAction, "Corporate action", lambda a: str(a)),
 ]
 MODELS = {model._meta.model_name: model for model, _, _ in QUEUE}
@@ -173,14 +198,20 @@ def _note_and_holder(item):
 
 def approvals_queue(request):
     require(request.user, "servicing.view_payment")
+    can_approve = request.user.has_perm(APPROVE)
+    # Only the buttons that would work: why this user may not decide an item is written instead.
     rows = [
-        {**row, "model": row["item"]._meta.model_name, "mine": row["item"].recorded_by_id == request.user.pk}
+        {
+            **row,
+            "model": row["item"]._meta.model_name,
+            "refused": can_approve and approvals.decide_refused(row["item"], request.user),
+            "approve_refused": can_approve and approvals.decide_refused(row["item"], request.user, approving=True),
+        }
         for row in _queue_rows(lambda qs: qs.filter(approval=Approval.PENDING))
     ]
     rows.sort(key=lambda r: r["item"].recorded_at)
     decided = list(_queue_rows(lambda qs: qs.exclude(approval=Approval.PENDING).order_by("-decided_at")[:10]))
     decided.sort(key=lambda r: r["item"].decided_at, reverse=True)
-    can_approve = request.user.has_perm(APPROVE)
     context = {"rows": rows, "decided": decided[:15], "can_approve": can_approve, "section": "approvals"}
     return render(request, "servicing/approvals.html", context)
 
@@ -207,7 +238,7 @@ def decide(request, model, pk, decision):
             approvals.reject(item, by=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, f"Rejected: {item}.")
     except ValidationError as e:
-        messages.error(request, f"{item}: {'; '.join(e.messages)}")
+        messages.error(request, f"{item}: {'; '.join(refusal_words(e))}")
     return redirect(_safe_next(request, "servicing:approvals"))
 
 
@@ -240,7 +271,7 @@ def participation_end(request, pk):
     try:
         ends_on = date.fromisoformat(request.POST.get("ends_on", ""))
     except ValueError:
-        messages.error(request, "ends_on: give the date the participation stops sharing (YYYY-MM-DD)")
+        messages.error(request, "Ends on: give the date the participation stops sharing (YYYY-MM-DD)")
     else:
         _act(
             request,
@@ -339,12 +370,12 @@ def statements(request):
         try:
             month = date.fromisoformat(f"{request.POST.get('month', '')[:7]}-01")
         except ValueError:
-            messages.error(request, "month: give the month as YYYY-MM")
+            messages.error(request, "Month: give the month as YYYY-MM")
         else:
             try:
                 run = statements_run(month=month, by=request.user)
             except ValidationError as e:
-                messages.error(request, "; ".join(e.messages))
+                messages.error(request, "; ".join(refusal_words(e)))
             else:
                 s = run.summary
                 messages.success(

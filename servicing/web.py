@@ -13,6 +13,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django_tables2 import RequestConfig
 
+from servicing.words import amount
+
 ISO_DATE = "%Y-%m-%d"
 NOT_ISO = "Enter a date as YYYY-MM-DD, such as 2026-11-27."
 
@@ -70,12 +72,36 @@ def add_refusal(form, field: str, message: str, *, also: str = "") -> None:
     begin a message with the code name (`received_on 1999-01-01 is before…`), which `simulate` and the
     commands print as is, but a user of a page knows the field by its label."""
     at = field if field in form.fields else None
-    label = (form.fields[field].label if at else None) or pretty_name(field.replace(".", "_"))
+    label = (form.fields[field].label if at else None) or label_of(field)
     for code in {field, also} - {""}:
-        if message.startswith(f"{code} "):
-            message = label + message[len(code) :]
-            break
+        message = in_words(message, code, label)
     form.add_error(at, message)
+
+
+def label_of(code: str) -> str:
+    """A field's code name written out as its label: received_on → Received on, notice.sent → Notice sent."""
+    return pretty_name(code.replace(".", "_"))
+
+
+def in_words(message: str, code: str, label: str) -> str:
+    """The message with the code name it begins with (`received_on 1999-01-01…`, `ends_on: …`)
+    replaced by the field's label; any other message as it is."""
+    for after in (" ", ":"):
+        if code and message.startswith(code + after):
+            return label + message[len(code) :]
+    return message
+
+
+def refusal_words(error: ValidationError, labels: dict[str, str] | None = None) -> list[str]:
+    """A service's refusal as a page's message above the page, each field named by its label
+    (`labels`, else its code name written out), never by its code name."""
+    if not hasattr(error, "error_dict"):
+        return list(error.messages)
+    return [
+        in_words(message, code, (labels or {}).get(code) or label_of(code))
+        for code, messages in error.message_dict.items()
+        for message in messages
+    ]
 
 
 def spreadsheet_safe(cell):
@@ -117,7 +143,7 @@ class MoneyColumn(tables.Column):
         super().__init__(*args, attrs=attrs, **kwargs)
 
     def render(self, value):
-        return f"{value:,.2f}"
+        return amount(value)  # as every page and message writes money
 
     def value(self, value):
         return f"{value:.2f}"  # CSV: plain figures

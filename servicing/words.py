@@ -1,8 +1,42 @@
 """Numbers and dates written out as a legal document writes them: "Five Hundred Thousand and 00/100
-Dollars", "seven and one half percent (7.5%)", "November 27, 2026"."""
+Dollars", "seven and one half percent (7.5%)", "November 27, 2026"; and the figures every page, table,
+message and document writes the same way: amounts 50,000.00, rates 20%, prices 2.500000, shares 1,250."""
 
 from datetime import date
 from decimal import Decimal
+
+from servicing.engine.conversion import PRICE_PLACES
+from servicing.engine.money import written
+
+
+def amount(value: Decimal | int) -> str:
+    """An amount of money as every staff page and message writes it, with thousands separators and
+    two places, rounded half up (the one rounding of money): 50000 → 50,000.00, -12 → -12.00,
+    -0.00 → 0.00."""
+    return written(value)
+
+
+def price(value: Decimal) -> str:
+    """A price per share as every page and document shows it: never fewer places than the conversion
+    price's six (servicing-rules.md, "Conversion"), more only where a closing price was given with
+    more, so that nothing is rounded: 2.1 → 2.100000, 2.3232 → 2.323200, 0.0703125 → 0.0703125."""
+    value = Decimal(value)
+    places = max(-PRICE_PLACES.as_tuple().exponent, -value.normalize().as_tuple().exponent)
+    return f"{value:.{places}f}"
+
+
+def percent(rate: Decimal) -> str:
+    """A rate or a share as a percentage, exactly: 0.075 → 7.5%, 0.200000 → 20%."""
+    return f"{(Decimal(rate) * 100).normalize():f}%"
+
+
+def quantity(value: Decimal | int | str) -> str:
+    """A count of shares, or an amount of a security per share, exactly as recorded, with thousands
+    separators and without the column's trailing zeros: 0.5000000000 → 0.5, 1250 → 1,250."""
+    exact = Decimal(value).normalize()
+    places = max(0, -exact.as_tuple().exponent)
+    return f"{exact:,.{places}f}"
+
 
 ONES = [
     "zero",

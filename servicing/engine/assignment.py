@@ -6,6 +6,7 @@ from datetime import date
 
 from servicing.engine import keys
 from servicing.engine.events import Assignment
+from servicing.engine.money import written
 from servicing.engine.results import Journal
 from servicing.engine.state import State
 
@@ -24,7 +25,7 @@ def assign(s: State, j: Journal, d: date, e: Assignment) -> None:
             "assignment",
             e.ref,
             "principal",
-            f"assignment on {d} of {e.principal} refused: principal outstanding is {s.principal}",
+            f"assignment on {d} of {written(e.principal)} refused: principal outstanding is {written(s.principal)}",
         )
     else:
         s.principal -= e.principal

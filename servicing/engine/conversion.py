@@ -7,7 +7,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from servicing.engine import keys
 from servicing.engine.errors import RuleError
-from servicing.engine.money import EXACT, ZERO
+from servicing.engine.money import EXACT, ZERO, written
 from servicing.engine.results import Balances, ConversionDone, Journal
 from servicing.engine.state import State
 
@@ -88,7 +88,8 @@ def convert(s: State, price: Decimal, j: Journal, d: date, e) -> None:
             "conversion",
             e.ref,
             "principal",
-            f"conversion on {d} of {principal} refused: principal outstanding is {s.principal} (section 4(a))",
+            f"conversion on {d} of {written(principal)} refused: principal outstanding is {written(s.principal)} "
+            "(section 4(a))",
         )
         return
     owed = s.unpaid("interest") + s.unpaid("default_interest")
@@ -97,7 +98,7 @@ def convert(s: State, price: Decimal, j: Journal, d: date, e) -> None:
             "conversion",
             e.ref,
             "principal",
-            f"conversion on {d} of {principal} refused: it would issue more than {MAX_SHARES:,} shares",
+            f"conversion on {d} of {written(principal)} refused: it would issue more than {MAX_SHARES:,} shares",
         )
         return
     interest, default_interest = take_interest(s)

@@ -14,6 +14,15 @@ def to_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
 
 
+def written(amount: Decimal | int) -> str:
+    """An amount as every page, message and refusal writes it: with thousands separators and two
+    places, rounded as money is (half up): 50000 → 50,000.00, -0.00 → 0.00."""
+    cents = to_cents(Decimal(amount))
+    if not cents:
+        cents = abs(cents)  # a sum of reversed entries can be -0.00
+    return f"{cents:,.2f}"
+
+
 def split_largest_remainder(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     """Split `total` (in cents) in proportion to `weights`, to the cent, adding up exactly.
 

@@ -1,12 +1,11 @@
-"""Filters for documents: money, prices and rates written as a reader expects them."""
+"""Filters for pages and documents: money, prices, rates and shares written as a reader expects them,
+each by the one function of servicing/words.py that also writes them in tables and messages."""
 
 from decimal import Decimal
 
 from django import template
 
-from servicing import selectors
-from servicing.engine.conversion import PRICE_PLACES
-from servicing.engine.money import to_cents
+from servicing import selectors, words
 
 register = template.Library()
 
@@ -16,26 +15,28 @@ def money(value: Decimal | int | None) -> str:
     """Dollars as a document prints them: 1234.5 → $1,234.50, -12 → -$12.00, -0.00 → $0.00."""
     if value is None:
         return ""
-    cents = to_cents(Decimal(value))  # the one rounding of money: half up
-    if not cents:
-        cents = abs(cents)  # a sum of reversed entries can be -0.00
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents):,.2f}"
+    figure = words.amount(value)
+    return f"-${figure[1:]}" if figure.startswith("-") else f"${figure}"
+
+
+@register.filter
+def amount(value: Decimal | int | None) -> str:
+    """Money as every staff page writes it, without the dollar sign of a document: 50000 → 50,000.00."""
+    if value is None or value == "":
+        return ""
+    return words.amount(value)
 
 
 @register.filter
 def price(value: Decimal) -> str:
-    """A price per share as every page and document shows it: never fewer places than the conversion
-    price's six (servicing-rules.md, "Conversion"), more only where a closing price was given with
-    more, so that nothing is rounded: 2.1 → 2.100000, 2.3232 → 2.323200, 0.0703125 → 0.0703125."""
-    places = max(-PRICE_PLACES.as_tuple().exponent, -value.normalize().as_tuple().exponent)
-    return f"{value:.{places}f}"
+    """A price per share, never fewer than six places: 2.1 → 2.100000 (words.price)."""
+    return words.price(value)
 
 
 @register.filter
 def percent(rate: Decimal) -> str:
     """0.075 → 7.5%."""
-    return f"{(rate * 100).normalize():f}%"
+    return words.percent(rate)
 
 
 @register.filter
@@ -46,8 +47,8 @@ def conversion_price_display(note) -> Decimal:
 
 @register.filter
 def quantity(value: Decimal | str) -> str:
-    """An amount of a security per share, exactly as recorded, without the column's trailing
-    zeros: 0.5000000000 → 0.5, 1250 → 1,250."""
-    exact = Decimal(value).normalize()
-    places = max(0, -exact.as_tuple().exponent)
-    return f"{exact:,.{places}f}"
+    """An amount of a security per share, or a count of shares, exactly as recorded, without the
+    column's trailing zeros: 0.5000000000 → 0.5, 1250 → 1,250."""
+    if value is None or value == "":
+        return ""
+    return words.quantity(value)

@@ -88,7 +88,7 @@ def test_approval_checks_the_rules_again_against_what_was_approved_meanwhile(mak
             note=note, notice_sent=date(2024, 2, 2), method="telecopy", principal=D("300000.00"), by=staff
         )
         approvals.approve(first, by=approver)
-        with refused("principal", "principal outstanding is 65000.00"):
+        with refused("principal", "principal outstanding is 65,000.00"):
             approvals.approve(second, by=approver)
     assert Conversion.objects.get(pk=second.pk).approval == "pending"
     assert note_balances(note).principal == D("65000.00")

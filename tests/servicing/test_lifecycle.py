@@ -116,7 +116,7 @@ def test_bad_assignments_are_refused_naming_the_field(make_note, staff, holder, 
     on = date(2024, 3, 15)
     args = {"note": note, "effective_on": on, "by": staff}
     for field, words, change in [
-        ("principal", ["365000.00"], {"parts": [(bea, D("365000.01"))]}),
+        ("principal", ["365,000.00"], {"parts": [(bea, D("365000.01"))]}),
         ("assignee", [], {"parts": [(holder, D("10.00"))]}),
         ("assignee", [], {"parts": [(bea, D("10.00")), (bea, D("5.00"))]}),
         ("principal", [], {"parts": [(bea, D("10.001"))]}),
@@ -202,7 +202,7 @@ def test_a_warrant_is_exercised_in_part_for_shares_times_the_exercise_price(warr
         lifecycle.warrant_exercise_record(warrant=warrant, exercised_on=date(2024, 6, 3), shares=4001, by=staff)
     )
     assert exercise.price_paid == D("8502.13")  # 4,001 × 2.125 = 8,502.125, to the cent
-    with refused("shares", "5999 left"):
+    with refused("shares", "5,999 left"):
         lifecycle.warrant_exercise_record(warrant=warrant, exercised_on=date(2024, 6, 4), shares=6000, by=staff)
     with refused("exercised_on"):
         lifecycle.warrant_exercise_record(warrant=warrant, exercised_on=date(2026, 1, 10), shares=1, by=staff)
@@ -223,7 +223,7 @@ def test_a_warrant_is_assigned_in_part_to_a_substitute_warrant(warrant, staff, a
         warrant.expires_on,
         warrant,
     )
-    with refused("shares", "7500 left"):
+    with refused("shares", "7,500 left"):
         lifecycle.warrant_exercise_record(warrant=warrant, exercised_on=date(2024, 6, 4), shares=7501, by=staff)
 
 

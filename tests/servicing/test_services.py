@@ -97,7 +97,7 @@ def test_a_prepayment_inside_the_lockout_is_refused(make_note, staff):
 
 def test_a_conversion_of_more_than_is_outstanding_is_refused(make_note, staff):
     note = make_note()
-    with refused("principal", "principal outstanding is 365000.00", unchanged=row_counts):
+    with refused("principal", "principal outstanding is 365,000.00", unchanged=row_counts):
         services.conversion_record(
             note=note, notice_sent=date(2024, 2, 1), method="telecopy", principal=D("400000.00"), by=staff
         )

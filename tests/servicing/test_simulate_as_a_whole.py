@@ -169,7 +169,7 @@ def test_events_of_one_kind_on_one_day_take_effect_in_the_order_listed():
     result = answer(with_events(MIXED, [part, *payments, rest]))
     assert [c["principal"] for c in result["conversions"]] == ["200000.00", "300000.00"]
     line = refusal(with_events(MIXED, [rest, *payments, part]))
-    assert line.startswith("error: events[4].principal: conversion on 2004-10-09 of 200000.00 refused")
+    assert line.startswith("error: events[4].principal: conversion on 2004-10-09 of 200,000.00 refused")
 
 
 # Isolation: a scenario's issuer, holder and closing prices are its own.

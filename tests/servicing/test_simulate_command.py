@@ -23,7 +23,7 @@ SCENARIO = SCENARIOS / "innovo-mixed-year.json"
             {"events__3__notice": {"sent": "2004-10-04", "method": "pigeon"}},
             "events[3].notice.method: unknown notice method",
         ),
-        ({"events__3__principal": "600000.00"}, "events[3].principal: conversion on 2004-10-09 of 600000.00 refused"),
+        ({"events__3__principal": "600000.00"}, "events[3].principal: conversion on 2004-10-09 of 600,000.00 refused"),
         ({"note__reference_closes": []}, "note.reference_closes: 5 closing prices before 2004-06-15 are needed"),
         ({"as_of": "2004-01-01"}, "as_of: 2004-01-01 is before the agreement date"),
     ],

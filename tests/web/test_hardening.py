@@ -175,7 +175,7 @@ def test_a_what_if_past_the_notes_window_is_refused_at_once(client, make_note, s
 def test_statements_for_a_month_that_has_not_ended_are_refused(client, staff):
     client.force_login(UserFactory(username="admin", roles=["admin"]))
     page = client.post(reverse("servicing:statements"), {"month": "2400-01"}, follow=True).content.decode()
-    assert "month 2400-01 has not ended" in page
+    assert "Month 2400-01 has not ended" in page  # named by its label
     assert not JobRun.objects.exists()
 
 

@@ -203,7 +203,7 @@ def test_a_conversion_takes_principal_and_all_billed_interest_at_the_price_round
 
 def test_converting_more_than_is_outstanding_is_refused():
     events = [Conversion("c", date(2024, 2, 10), date(2024, 2, 15), D("365000.01"))]
-    with refused("principal", "principal outstanding is 365000.00"):
+    with refused("principal", "principal outstanding is 365,000.00"):
         run(terms(), events, date(2024, 2, 29))
 
 
@@ -262,7 +262,7 @@ def test_a_substitute_note_accrues_from_the_assignment_date_inclusive():
 
 
 def test_an_assignment_of_more_than_is_outstanding_or_after_principal_fell_due_is_refused():
-    with refused("principal", "principal outstanding is 365000.00"):
+    with refused("principal", "principal outstanding is 365,000.00"):
         run(terms(), [Assignment("a", date(2024, 2, 15), D("365000.01"))], date(2024, 3, 1))
     insolvent = [Insolvency("i", date(2024, 2, 1)), Assignment("a", date(2024, 2, 15), D("1000.00"))]
     with refused("effective_on", "fell due on 2024-02-01"):
