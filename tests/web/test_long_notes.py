@@ -34,7 +34,7 @@ def test_a_long_notes_periods_are_grouped_by_year_with_the_sums_of_its_periods(
     assert set(expected) == {2024, 2025, 2026} and expected[2025][2] > 0
 
     client.force_login(admin_user)
-    with clock.pinned(date(2026, 11, 2)), django_assert_max_num_queries(40):
+    with clock.pinned(date(2026, 11, 2)), django_assert_max_num_queries(44):
         page = client.get(note.get_absolute_url()).content.decode()
     shown = re.findall(
         r'<details class="period-year"( open)? data-year="(\d+)">\s*'
