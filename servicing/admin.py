@@ -276,12 +276,30 @@ class AccelerationNoticeAdmin(ProduceDocuments, ApprovableAdmin):
         )
 
 
+class JobFilter(admin.SimpleListFilter):
+    """Filter by the job that made a row; the rows a person made (no job) are listed by name, not
+    as an empty link."""
+
+    title = "job"
+    parameter_name = "job"
+    PERSON = "-"
+
+    def lookups(self, request, model_admin):
+        jobs = set(model_admin.get_queryset(request).order_by().values_list("job", flat=True).distinct())
+        return [(job or self.PERSON, job or "none (by a person)") for job in sorted(jobs)]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(job="" if self.value() == self.PERSON else self.value())
+
+
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
     # Seven columns fit a laptop's screen; who posted and approved an entry share one, and the
     # time it was posted is on the entry's own page.
     list_display = ["note", "effective_on", "kind", "account", "what", "amount", "by"]
-    list_filter = ["kind", "account", "job"]
+    list_filter = ["kind", "account", JobFilter]
     search_fields = ["note__number", "key"]
     date_hierarchy = "effective_on"
     list_select_related = ["note", "posted_by", "approved_by"]
@@ -341,7 +359,7 @@ class JobRunAdmin(ReadOnlyAdmin):
 @admin.register(Document)
 class DocumentAdmin(ReadOnlyAdmin):
     list_display = ["title", "kind", "version", "note", "holder", "month", "created_at", "created_by", "job", "files"]
-    list_filter = ["kind", "job"]
+    list_filter = ["kind", JobFilter]
     search_fields = ["title", "subject", "note__number", "holder__name", "sha256"]
     date_hierarchy = "created_at"
     list_select_related = ["note", "holder", "created_by"]

@@ -39,7 +39,8 @@ def test_the_ledger_list_fits_a_laptop_screen(page, live_server, login, shoot, p
     assert size["table"] <= size["box"], size
 
 
-def test_the_widest_lists_fit_a_laptop_screen(page, live_server, login, shoot, people, note, staff):  # noqa: F811
+def test_the_widest_lists_fit_a_laptop_screen(page, live_server, login, shoot, axe, people, note, staff):  # noqa: F811
+    """...and each list passes axe-core (no serious or critical violation)."""
     UserFactory(username="chief", roles=["admin"], is_staff=True)
     exhibit_attached(note)
     documents.agreement_produce(note=note)
@@ -51,6 +52,7 @@ def test_the_widest_lists_fit_a_laptop_screen(page, live_server, login, shoot, p
     wide = {}
     for name in lists:
         page.goto(f"{live_server.url}/admin/{name}/")
+        axe(f"admin-{name.replace('/', '-')}")
         if page.locator("#result_list").count():
             size = fits(page)
             if size["scroll"] > size["inner"] or size["table"] > size["box"]:
@@ -63,6 +65,8 @@ def test_the_admin_note_page_and_history_are_captured_wide_and_narrow(page, live
     UserFactory(username="chief", roles=["admin"], is_staff=True)
     login("chief")
     pages = {
+        "admin-index": "/admin/",
+        "admin-holder": f"/admin/holders/holder/{note.holder.pk}/change/",
         "admin-note": f"/admin/notes/note/{note.pk}/change/",
         "admin-note-history": f"/admin/notes/note/{note.pk}/history/",
         "admin-ledger": "/admin/servicing/ledgerentry/",

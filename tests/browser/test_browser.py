@@ -94,7 +94,10 @@ def test_the_payoff_quote_matches_simulate(page, live_server, login, shoot, peop
 
 
 def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login, shoot, people, note, staff, approve):
+    """Every staff page, as each role that uses it sees it, is captured and checked by axe-core
+    (`shoot`): no serious or critical accessibility violation (issue 13, item 9)."""
     from servicing import services
+    from servicing.forms import WORKFLOWS
 
     UserFactory(username="chief", roles=["admin"], is_staff=True)
     exhibit_attached(note)
@@ -115,19 +118,54 @@ def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login
         "reminders": "/reminders/",
         "jobs": "/jobs/",
         "password-change": "/password/",
+        "exhibit-form": f"/notes/{note.pk}/exhibits/new/",
         "record-notice": f"/notes/{note.pk}/record/notice/",
         "record-prepayment": f"/notes/{note.pk}/record/prepayment/",
         "record-conversion": f"/notes/{note.pk}/record/conversion/",
         "record-assignment": f"/notes/{note.pk}/record/assignment/",
-        "document-preview": f"/documents/{note.documents.get().pk}/",
     }
     for name, url in pages.items():
         response = page.goto(live_server.url + url)
         assert response.status == 200, url
         shoot(name)
+    response = page.goto(f"{live_server.url}/documents/{note.documents.get().pk}/")
+    assert response.status == 200
+    shoot("document-preview", html=response.text())  # sandboxed: axe checks its HTML beside it
+
+    login("viewer")  # reads every page, records nothing
+    viewer_pages = ["/", "/notes/", note.get_absolute_url(), "/holders/", note.holder.get_absolute_url()]
+    viewer_pages += ["/approvals/", "/statements/", "/reminders/", "/jobs/", "/closing-prices/"]
+    for url in viewer_pages:
+        assert page.goto(live_server.url + url).status == 200, url
+        shoot("viewer" + url.rstrip("/").replace("/", "-"))
+    assert page.goto(f"{live_server.url}/notes/{note.pk}/record/payment/").status == 403
+    expect(page.locator("h1")).to_have_text("Forbidden")
+    shoot("viewer-forbidden")
+
+    login("servicer")  # every workflow's form, and a few refused with their errors shown
+    for kind in WORKFLOWS:
+        assert page.goto(f"{live_server.url}/notes/{note.pk}/record/{kind}/").status == 200, kind
+        shoot(f"servicer-record-{kind}")
+    for kind in ("payment", "notice", "cost", "assignment"):
+        page.goto(f"{live_server.url}/notes/{note.pk}/record/{kind}/")
+        page.click("button[name=save]")
+        expect(page.locator(".is-invalid").first).to_be_visible()
+        shoot(f"servicer-record-{kind}-errors")
+
+    login("approver")
+    page.goto(live_server.url + "/approvals/")
+    shoot("approver-approvals")
+    page.goto(live_server.url + note.get_absolute_url())
+    shoot("approver-note")
+
     page.context.clear_cookies()
     page.goto(live_server.url + "/login/")
     shoot("login")
+    page.fill("input[name=username]", "viewer")
+    page.fill("input[name=password]", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".alert-danger, .errornote, .invalid-feedback").first).to_be_visible()
+    shoot("login-refused")
 
 
 @time_machine.travel("2024-02-06 12:00 -0500", tick=True)
