@@ -146,3 +146,23 @@ def test_an_acceleration_the_close_made_effective_names_the_close_in_history(adm
     page = text(admin_client.get(f"/admin/servicing/accelerationnotice/{notice.pk}/history/"))
     table = page[page.index('id="change-history"') :]
     assert re.search(r"<td>\s*job close_books\s*</td>", table)
+
+
+def test_the_job_filter_names_the_entries_a_person_posted_and_lists_them(admin_client, note):
+    page = text(admin_client.get("/admin/servicing/ledgerentry/"))
+    assert 'href="?job="' not in page  # no link without a name (axe-core: link-name)
+    assert re.search(r'<a href="\?job=-">\s*none \(by a person\)\s*</a>', page)
+
+    def rows(query):
+        listed = text(admin_client.get(f"/admin/servicing/ledgerentry/?{query}"))
+        return listed[listed.index('id="result_list"') : listed.index("</table>", listed.index('id="result_list"'))]
+
+    by_person, by_job = rows("job=-"), rows("job=close_books")
+    assert "Funding" in by_person and "Interest billed" not in by_person  # the servicer funded it
+    assert "Interest billed" in by_job and "Funding" not in by_job
+
+
+def test_a_version_saved_before_its_name_is_a_link_one_can_read(admin_client, note):
+    page = text(admin_client.get(f"/admin/notes/note/{note.pk}/history/"))
+    table = page[page.index('id="change-history"') :]
+    assert not re.search(r"<a [^>]*>\s*</a>", table)

@@ -133,11 +133,12 @@ def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login
     shoot("document-preview", html=response.text())  # sandboxed: axe checks its HTML beside it
 
     login("viewer")  # reads every page, records nothing
-    viewer_pages = ["/", "/notes/", note.get_absolute_url(), "/holders/", note.holder.get_absolute_url()]
-    viewer_pages += ["/approvals/", "/statements/", "/reminders/", "/jobs/", "/closing-prices/"]
-    for url in viewer_pages:
+    viewer_pages = {"dashboard": "/", "notes": "/notes/", "note": note.get_absolute_url(), "holders": "/holders/"}
+    viewer_pages |= {"holder": note.holder.get_absolute_url(), "approvals": "/approvals/", "jobs": "/jobs/"}
+    viewer_pages |= {"statements": "/statements/", "reminders": "/reminders/", "closing-prices": "/closing-prices/"}
+    for name, url in viewer_pages.items():
         assert page.goto(live_server.url + url).status == 200, url
-        shoot("viewer" + url.rstrip("/").replace("/", "-"))
+        shoot(f"viewer-{name}")
     assert page.goto(f"{live_server.url}/notes/{note.pk}/record/payment/").status == 403
     expect(page.locator("h1")).to_have_text("Forbidden")
     shoot("viewer-forbidden")
