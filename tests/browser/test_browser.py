@@ -109,6 +109,7 @@ def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login
         "notes": "/notes/",
         "note": note.get_absolute_url(),
         "note-what-if": note.get_absolute_url() + "?on=2024-03-01&principal=50000",
+        "note-ledger": f"/notes/{note.pk}/ledger/",
         "holders": "/holders/",
         "holder": note.holder.get_absolute_url(),
         "approvals-queue": "/approvals/",
@@ -135,6 +136,7 @@ def test_each_page_opens_in_the_browser_and_is_captured(page, live_server, login
     login("viewer")  # reads every page, records nothing
     viewer_pages = {"dashboard": "/", "notes": "/notes/", "note": note.get_absolute_url(), "holders": "/holders/"}
     viewer_pages |= {"holder": note.holder.get_absolute_url(), "approvals": "/approvals/", "jobs": "/jobs/"}
+    viewer_pages |= {"note-ledger": f"/notes/{note.pk}/ledger/"}
     viewer_pages |= {"statements": "/statements/", "reminders": "/reminders/", "closing-prices": "/closing-prices/"}
     for name, url in viewer_pages.items():
         assert page.goto(live_server.url + url).status == 200, url

@@ -21,6 +21,7 @@ def test_at_390_px_no_page_scrolls_sideways_and_no_balance_is_cut(page, live_ser
         "notes": "/notes/",
         "note-late": late.get_absolute_url(),
         "note-innovo": innovo.get_absolute_url(),
+        "note-late-ledger": f"/notes/{late.pk}/ledger/",
         "holders": "/holders/",
         "holder": late.holder.get_absolute_url(),
         "approvals": "/approvals/",
