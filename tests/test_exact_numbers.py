@@ -297,5 +297,6 @@ def test_the_note_page_shows_a_share_to_its_last_place(client, make_note, staff,
             )
         )
     client.force_login(staff)
-    assert "Pat Participant, 0.1234567891 of each payment" in client.get(note.get_absolute_url()).content.decode()
-    assert "0.1234567891 of each payment" in client.get(pat.get_absolute_url()).content.decode()
+    # As a percentage, every place kept: 0.1234567891 of each payment is 12.34567891%.
+    assert "Pat Participant, 12.34567891% of each payment" in client.get(note.get_absolute_url()).content.decode()
+    assert "12.34567891% of each payment" in client.get(pat.get_absolute_url()).content.decode()
