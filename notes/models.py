@@ -8,7 +8,7 @@ from simple_history.models import HistoricalRecords
 
 from holders.validators import one_line
 from notes.fields import ExactDecimalField
-from servicing import words
+from notes.figures import cents, percent, quantity
 
 # Every figure keeps exactly what it was given (servicing-rules.md, "Numbers"): money to the cent;
 # rates, spreads, caps, prices, the premium and a participation's share to 10 decimal places.
@@ -94,7 +94,7 @@ class ClosingPrice(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.issuer} {self.date} {words.price(self.close)}"
+        return f"{self.issuer} {self.date} {quantity(self.close)}"
 
 
 class Note(models.Model):
@@ -231,7 +231,7 @@ class AssignmentPart(models.Model):
         constraints = [models.CheckConstraint(condition=Q(principal__gt=0), name="assigned_principal_above_zero")]
 
     def __str__(self):
-        return f"{words.amount(self.principal)} to {self.assignee}"
+        return f"{cents(self.principal)} to {self.assignee}"
 
 
 class Participation(Approvable):
@@ -257,7 +257,7 @@ class Participation(Approvable):
         ]
 
     def __str__(self):
-        return f"{words.percent(self.share)} of {self.note} to {self.participant}"
+        return f"{percent(self.share)} of {self.note} to {self.participant}"
 
     def active_on(self, day) -> bool:
         return self.is_approved and self.starts_on <= day and (self.ends_on is None or day < self.ends_on)
@@ -309,7 +309,7 @@ class WarrantExercise(Approvable):
         ordering = ["warrant", "exercised_on", "pk"]
 
     def __str__(self):
-        return f"{words.quantity(self.shares)} shares of {self.warrant} on {self.exercised_on}"
+        return f"{quantity(self.shares)} shares of {self.warrant} on {self.exercised_on}"
 
 
 class WarrantAssignment(Approvable):
@@ -329,7 +329,7 @@ class WarrantAssignment(Approvable):
         ordering = ["warrant", "effective_on", "pk"]
 
     def __str__(self):
-        return f"{words.quantity(self.shares)} shares of {self.warrant} to {self.assignee}"
+        return f"{quantity(self.shares)} shares of {self.warrant} to {self.assignee}"
 
 
 class CorporateAction(Approvable):

@@ -5,6 +5,7 @@ message and document writes the same way: amounts 50,000.00, rates 20%, prices 2
 from datetime import date
 from decimal import Decimal
 
+from notes.figures import percent, quantity  # noqa: F401 (written here too, one definition)
 from servicing.engine.conversion import PRICE_PLACES
 from servicing.engine.money import written
 
@@ -23,19 +24,6 @@ def price(value: Decimal) -> str:
     value = Decimal(value)
     places = max(-PRICE_PLACES.as_tuple().exponent, -value.normalize().as_tuple().exponent)
     return f"{value:.{places}f}"
-
-
-def percent(rate: Decimal) -> str:
-    """A rate or a share as a percentage, exactly: 0.075 → 7.5%, 0.200000 → 20%."""
-    return f"{(Decimal(rate) * 100).normalize():f}%"
-
-
-def quantity(value: Decimal | int | str) -> str:
-    """A count of shares, or an amount of a security per share, exactly as recorded, with thousands
-    separators and without the column's trailing zeros: 0.5000000000 → 0.5, 1250 → 1,250."""
-    exact = Decimal(value).normalize()
-    places = max(0, -exact.as_tuple().exponent)
-    return f"{exact:,.{places}f}"
 
 
 ONES = [
@@ -89,9 +77,9 @@ def dollars_words(amount: Decimal) -> str:
 
 def percent_words(rate: Decimal) -> str:
     """0.075 → "seven and one half percent (7.5%)"; 1.10 → "one hundred ten percent (110%)"."""
-    percent = (rate * 100).normalize()
-    whole = int(percent)
-    fraction = percent - whole
+    hundredths = (rate * 100).normalize()
+    whole = int(hundredths)
+    fraction = hundredths - whole
     if not fraction:
         words = number_words(whole)
     elif fraction in FRACTIONS:
@@ -99,7 +87,7 @@ def percent_words(rate: Decimal) -> str:
     else:
         digits = " ".join(ONES[int(d)] for d in str(fraction).split(".")[1])
         words = f"{number_words(whole)} point {digits}"
-    return f"{words} percent ({percent:f}%)"
+    return f"{words} percent ({hundredths:f}%)"
 
 
 def long_date(d: date) -> str:
