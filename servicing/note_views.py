@@ -45,6 +45,8 @@ def note_list(request):
 def ocf_export(request):
     """The Open Cap Format 1.2.0 package of one issuer (`?issuer=`) or of each issuer, as a zip: a read."""
     require(request.user, "notes.view_note")
+    if request.method != "GET":
+        raise PermissionDenied("the Open Cap Format package is a download: it is read with GET")
     issuers = Issuer.objects.order_by("name")
     wanted = request.GET.get("issuer", "")
     if wanted:

@@ -214,6 +214,7 @@ def test_the_notes_list_links_the_zip_and_a_viewer_downloads_it(client, make_not
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read(ocf.MANIFEST))
     assert manifest["issuer"]["legal_name"] == "Innovo Group Inc."
     assert client.get(reverse("notes:ocf"), {"issuer": "x1"}).status_code == 404
+    assert client.post(reverse("notes:ocf")).status_code == 403
 
 
 @pytest.mark.django_db
