@@ -55,6 +55,7 @@ STOCK_CLASSES = "stock_classes.ocf.json"
 TRANSACTIONS = "transactions.ocf.json"
 USD = "USD"
 JOB = "import_ocf"
+MAX_BYTES = 64 * 2**20  # a package file read back: far more than a book of ten thousand notes writes
 STATES = {
     "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA", "colorado": "CO",
     "connecticut": "CT", "delaware": "DE", "district of columbia": "DC", "florida": "FL", "georgia": "GA",
@@ -553,6 +554,8 @@ def slug(name: str) -> str:
 def read_package(directory: Path) -> dict:
     """The manifest and its files, each file checked against the manifest's checksum."""
     try:
+        if (directory / MANIFEST).stat().st_size > MAX_BYTES:
+            raise PackageError(f"{MANIFEST}: larger than {MAX_BYTES // 2**20} MiB")
         manifest = json.loads((directory / MANIFEST).read_bytes())
     except FileNotFoundError:
         raise PackageError(f"{directory / MANIFEST} not found: a package starts from its manifest") from None
@@ -568,6 +571,8 @@ def read_package(directory: Path) -> dict:
             if directory.resolve() not in path.parents:
                 raise PackageError(f"{entry['filepath']}: outside the package's folder")
             try:
+                if path.stat().st_size > MAX_BYTES:
+                    raise PackageError(f"{entry['filepath']}: larger than {MAX_BYTES // 2**20} MiB")
                 content = path.read_bytes()
             except FileNotFoundError:
                 raise PackageError(f"{entry['filepath']}: named by the manifest but not found") from None
@@ -609,10 +614,16 @@ def _holder_arguments(obj: dict) -> dict:
     return args
 
 
-@transaction.atomic
 def import_package(directory: Path, *, by=None) -> dict:
     """Read a package into this database, which must not have its issuer; all or nothing."""
-    read = read_package(directory)
+    try:
+        with transaction.atomic():
+            return _import(read_package(directory), by=by)
+    except (KeyError, IndexError, TypeError, ValueError, ArithmeticError) as e:
+        raise PackageError(f"the package is not one this book can read: {type(e).__name__} {e}") from None
+
+
+def _import(read: dict, *, by) -> dict:
     issuer_obj = read["manifest"]["issuer"]
     name = issuer_obj["legal_name"]
     if Issuer.objects.filter(name=name).exists():

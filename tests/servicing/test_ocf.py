@@ -1,6 +1,7 @@
 """The Open Cap Format 1.2.0 package: it validates against the OCF schemas (read from
 ../shared/ocf-1.2.0, never copied into the project), its ids are stable, and it reads back."""
 
+import hashlib
 import io
 import json
 import zipfile
@@ -261,3 +262,24 @@ def test_a_number_given_automatically_comes_back_the_same(make_note, tmp_path):
     assert sorted(Note.objects.values_list("number", flat=True)) == [note.number, "N-1"]
     assert sorted(Warrant.objects.values_list("number", flat=True)) == [warrant.number, "X-1"]
     assert without_generation(ocf.package(Issuer.objects.get())) == without_generation(before)
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_package_whose_files_do_not_match_the_manifest_and_changes_nothing(make_note, tmp_path):
+    make_note()
+    files = ocf.package(Issuer.objects.get())
+    call_command("flush", interactive=False, verbosity=0)
+    with pytest.raises(CommandError, match="manifest.ocf.json not found"):
+        call_command("import_ocf", str(tmp_path))
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content.replace(b'"365000.00"', b'"1.00"'))
+    with pytest.raises(CommandError, match="transactions.ocf.json: its MD5 is not the manifest's"):
+        call_command("import_ocf", str(tmp_path))
+    manifest = json.loads(files[ocf.MANIFEST])
+    manifest["issuer"]["legal_name"] = "New Co"
+    (tmp_path / ocf.TRANSACTIONS).write_bytes(files[ocf.TRANSACTIONS].replace(b'"2024-01-10"', b'"2024-13-10"'))
+    manifest["transactions_files"][0]["md5"] = hashlib.md5((tmp_path / ocf.TRANSACTIONS).read_bytes()).hexdigest()
+    (tmp_path / ocf.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(CommandError, match="not one this book can read: ValueError"):
+        call_command("import_ocf", str(tmp_path))
+    assert not Issuer.objects.exists() and not Holder.objects.exists()
