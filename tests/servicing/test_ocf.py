@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import date
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -47,6 +48,22 @@ def problems(schema: dict, instance, registry: Registry) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)]
 
 
+def valid(package: dict[str, dict]) -> set[str]:
+    """Check each file against its file schema and each object against its object_type's schema;
+    return the object types checked."""
+    registry, by_file, by_object = schemas()
+    manifest = package[ocf.MANIFEST]
+    named = [e["filepath"] for key, value in manifest.items() if key.endswith("_files") for e in value]
+    assert sorted(named) == sorted(set(package) - {ocf.MANIFEST})
+    checked = set()
+    for name, content in package.items():
+        assert problems(by_file[content["file_type"]], content, registry) == [], name
+        for obj in [manifest["issuer"]] if name == ocf.MANIFEST else content["items"]:
+            assert problems(by_object[obj["object_type"]], obj, registry) == [], obj["id"]
+            checked.add(obj["object_type"])
+    return checked
+
+
 def load(files: dict[str, bytes]) -> dict[str, dict]:
     return {name: json.loads(content) for name, content in files.items()}
 
@@ -60,18 +77,8 @@ def demo():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_demo_package_validates_against_every_schema_it_names(demo):
-    registry, by_file, by_object = schemas()
     package = load(ocf.package(demo))
-    manifest = package[ocf.MANIFEST]
-    named = [e["filepath"] for key, value in manifest.items() if key.endswith("_files") for e in value]
-    assert sorted(named) == sorted(set(package) - {ocf.MANIFEST})
-    checked = []
-    for name, content in package.items():
-        assert problems(by_file[content["file_type"]], content, registry) == [], name
-        for obj in [manifest["issuer"]] if name == ocf.MANIFEST else content["items"]:
-            assert problems(by_object[obj["object_type"]], obj, registry) == [], obj["id"]
-            checked.append(obj["object_type"])
-    assert set(checked) == {
+    assert valid(package) == {
         "ISSUER",
         "STAKEHOLDER",
         "STOCK_CLASS",
@@ -283,3 +290,34 @@ def test_import_refuses_a_package_whose_files_do_not_match_the_manifest_and_chan
     with pytest.raises(CommandError, match="not one this book can read: ValueError"):
         call_command("import_ocf", str(tmp_path))
     assert not Issuer.objects.exists() and not Holder.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_warrant_assigned_in_part_then_exercised_is_a_transfer_and_an_exercise_of_the_rest(make_note, approve):
+    note = make_note(number="N-1")
+    other = Holder.objects.create(name="Bo Chen", email="bo@example.com")
+    with time_machine.travel("2024-06-03 12:00 -0400", tick=False):
+        warrant = lifecycle.warrant_issue(
+            issuer=note.issuer, holder=note.holder, note=note, number="WT-1", shares=10,
+            exercise_price=Decimal("2.5"), issued_on=note.agreement_date, expires_on=note.maturity_date,
+        )  # fmt: skip
+        approve(
+            lifecycle.warrant_assignment_record(
+                warrant=warrant, effective_on=date(2024, 3, 1), assignee=other, shares=4
+            )
+        )
+        approve(lifecycle.warrant_exercise_record(warrant=warrant, exercised_on=date(2024, 4, 1), shares=3))
+        package = load(ocf.package(note.issuer))
+    assert {"TX_WARRANT_TRANSFER", "TX_WARRANT_EXERCISE", "TX_WARRANT_ISSUANCE"} <= valid(package)
+    items = {i["id"]: i for i in package[ocf.TRANSACTIONS]["items"]}
+    transfer, exercise = items["warrant-WT-1-transfer-1"], items["warrant-WT-1-exercise-2"]
+    assert (transfer["quantity"], transfer["resulting_security_ids"]) == ("4", ["warrant-WT-1/1"])
+    assert items["warrant-WT-1/1-issuance"]["quantity"] == "4"
+    # The rest after the transfer is a new security, which the exercise then draws on.
+    assert items["warrant-WT-1-balance-1-issuance"]["quantity"] == "6"
+    assert exercise["security_id"] == "warrant-WT-1-balance-1"
+    assert exercise["trigger_id"] == "warrant-WT-1-balance-1-exercise"
+    (stock,) = exercise["resulting_security_ids"]
+    assert items[f"{stock}-issuance"]["quantity"] == "3"
+    assert items[f"{stock}-issuance"]["share_price"] == {"amount": "2.5", "currency": "USD"}
+    assert items["warrant-WT-1-balance-2-issuance"]["quantity"] == "3"
