@@ -321,3 +321,21 @@ def test_a_warrant_assigned_in_part_then_exercised_is_a_transfer_and_an_exercise
     assert items[f"{stock}-issuance"]["quantity"] == "3"
     assert items[f"{stock}-issuance"]["share_price"] == {"amount": "2.5", "currency": "USD"}
     assert items["warrant-WT-1-balance-2-issuance"]["quantity"] == "3"
+
+
+@pytest.mark.django_db
+def test_import_records_as_the_user_named_who_may_add_the_records(make_note, tmp_path):
+    make_note(number="N-1")
+    for name, content in ocf.package(Issuer.objects.get()).items():
+        (tmp_path / name).write_bytes(content)
+    call_command("flush", interactive=False, verbosity=0)
+    UserFactory(username="viewer", roles=["viewer"])
+    servicer = UserFactory(username="servicer", roles=["servicer"])
+    with pytest.raises(CommandError, match="viewer may not add issuers, holders and notes"):
+        call_command("import_ocf", str(tmp_path), "--user", "viewer")
+    with pytest.raises(CommandError, match="no active user is named 'ghost'"):
+        call_command("import_ocf", str(tmp_path), "--user", "ghost")
+    call_command("import_ocf", str(tmp_path), "--user", "servicer", stdout=StringIO())
+    note = Note.objects.get()
+    assert (note.number, note.created_by, note.principal) == ("N-1", servicer, Decimal("365000.00"))
+    assert {h.history_user for h in Issuer.history.all()} == {servicer}
