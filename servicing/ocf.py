@@ -231,9 +231,12 @@ class _Book:
         self.common = common_id(issuer)
         self.holder_ids = holder_ids
         self.items: list[dict] = []
+        self.then: list[dict] = []  # what the next object added made, to follow it
 
     def add(self, obj: dict) -> None:
         self.items.append(obj)
+        self.items += self.then
+        self.then = []
 
     def note_issuance(self, note: Note, security: str, day: date, amount: Decimal, custom_id: str, extra=()) -> str:
         trigger = f"{security}-conversion"
@@ -282,8 +285,9 @@ class _Book:
         return trigger
 
     def stock_issuance(self, ident: str, day: date, holder_id: int, shares: int, per_share: Decimal, custom_id: str):
+        """The shares a conversion or an exercise issued, listed after it (`then`)."""
         security = f"{ident}-stock"
-        self.add(
+        self.then.append(
             {
                 "object_type": "TX_STOCK_ISSUANCE",
                 "id": f"{security}-issuance",

@@ -321,6 +321,8 @@ def test_a_warrant_assigned_in_part_then_exercised_is_a_transfer_and_an_exercise
     assert items[f"{stock}-issuance"]["quantity"] == "3"
     assert items[f"{stock}-issuance"]["share_price"] == {"amount": "2.5", "currency": "USD"}
     assert items["warrant-WT-1-balance-2-issuance"]["quantity"] == "3"
+    order = list(items)
+    assert order.index(exercise["id"]) + 1 == order.index(f"{stock}-issuance")  # the shares follow the exercise
 
 
 @pytest.mark.django_db
