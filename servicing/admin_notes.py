@@ -20,7 +20,7 @@ from notes.models import (
     WarrantAssignment,
     WarrantExercise,
 )
-from servicing import documents, lifecycle, services
+from servicing import documents, lifecycle, ocf, services
 from servicing.admin_base import (
     ApprovableAdmin,
     HistoryAdmin,
@@ -34,7 +34,7 @@ from servicing.admin_base import (
     shown,
 )
 from servicing.selectors import notes_with_balances, warrant_shares_left
-from servicing.web import add_service_errors
+from servicing.web import add_service_errors, zip_response
 
 TERMS = [
     "issuer",
@@ -55,6 +55,17 @@ TERMS = [
 class IssuerAdmin(HistoryAdmin):
     list_display = ["name", "jurisdiction"]
     search_fields = ["name"]
+    actions = ["export_ocf"]
+
+    @admin.action(description="Export as Open Cap Format 1.2.0 (zip)", permissions=["ocf"])
+    def export_ocf(self, request, queryset):
+        issuers = list(queryset.order_by("name"))
+        name = f"ocf-{ocf.slug(issuers[0].name)}" if len(issuers) == 1 else "ocf"
+        return zip_response(name, ocf.zip_package(issuers))
+
+    def has_ocf_permission(self, request):
+        # An export is a read of the issuer's notes: the page's own permission.
+        return self.has_view_permission(request) and request.user.has_perm("notes.view_note")
 
 
 @admin.register(ClosingPrice)

@@ -6,10 +6,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import ExtractYear
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import urlencode
 
-from notes.models import Approval, Note
-from servicing import charts, clock, ledger
+from notes.models import Approval, Issuer, Note
+from servicing import charts, clock, ledger, ocf
 from servicing.forms import WORKFLOWS, QuoteForm
 from servicing.models import Conversion, DefaultEvent, LedgerEntry, Payment, PaymentReversal, Period, Prepayment
 from servicing.note_tables import NoteFilter, NoteTable
@@ -23,7 +26,7 @@ from servicing.selectors import (
     row_balances,
 )
 from servicing.services import reversal_refused
-from servicing.web import csv_response, require, table_page
+from servicing.web import csv_response, require, table_page, zip_response
 
 LATEST_ENTRIES = 10  # the ledger's latest entries on the note's page; the ledger page has them all
 BILLED = ("interest", "default_interest")
@@ -32,7 +35,29 @@ BILLED = ("interest", "default_interest")
 def note_list(request):
     require(request.user, "notes.view_note")
     notes = NoteFilter(request.GET, queryset=notes_with_balances())
-    return table_page(request, notes, NoteTable, title="Notes", section="notes")
+    # The Open Cap Format package of the issuer the list is filtered on, or of every issuer.
+    issuer = notes.form.cleaned_data.get("issuer") if notes.is_bound and notes.is_valid() else None
+    ocf_url = reverse("notes:ocf") + (f"?{urlencode({'issuer': issuer.pk})}" if issuer else "")
+    links = [("Export OCF (zip)", ocf_url)]
+    return table_page(request, notes, NoteTable, title="Notes", section="notes", links=links)
+
+
+def ocf_export(request):
+    """The Open Cap Format 1.2.0 package of one issuer (`?issuer=`) or of each issuer, as a zip: a read."""
+    require(request.user, "notes.view_note")
+    if request.method != "GET":
+        raise PermissionDenied("the Open Cap Format package is a download: it is read with GET")
+    issuers = Issuer.objects.order_by("name")
+    wanted = request.GET.get("issuer", "")
+    if wanted:
+        if not wanted.isdigit() or len(wanted) > 18:
+            raise Http404("no such issuer")
+        issuers = issuers.filter(pk=int(wanted))
+    issuers = list(issuers)
+    if not issuers:
+        raise Http404("no issuer to export")
+    name = f"ocf-{ocf.slug(issuers[0].name)}" if len(issuers) == 1 else "ocf"
+    return zip_response(name, ocf.zip_package(issuers))
 
 
 def note_detail(request, pk):

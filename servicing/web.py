@@ -121,7 +121,14 @@ def csv_response(name: str, rows) -> HttpResponse:
     return response
 
 
-def table_page(request, filterset, table_class, *, title: str, section: str):
+def zip_response(name: str, content: bytes) -> HttpResponse:
+    """`content` as a zip download `name`.zip."""
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+    return response
+
+
+def table_page(request, filterset, table_class, *, title: str, section: str, links=()):
     """A filtered, sorted table, 25 rows a page, or all its rows as CSV (`?export=csv`)."""
     # A filter given a value it cannot read (a date that is not one) lists nothing, rather than
     # everything, and says why at the field.
@@ -133,7 +140,7 @@ def table_page(request, filterset, table_class, *, title: str, section: str):
         RequestConfig(request, paginate=False).configure(table)
         return csv_response(section, table.as_values())
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    context = {"table": table, "filter": filterset, "title": title, "section": section}
+    context = {"table": table, "filter": filterset, "title": title, "section": section, "links": links}
     return render(request, "table_page.html", context)
 
 

@@ -219,6 +219,7 @@ def staff_cases(world, sessions: Sessions) -> list[Case]:
         Case(reverse("password_change_done")),
         Case(reverse("notes:list")),
         Case(reverse("notes:list") + "?export=csv"),
+        Case(reverse("notes:ocf")),  # the Open Cap Format zip: a read
         Case(reverse("holders:list")),
         Case(reverse("holders:list") + "?export=csv"),
         Case(reverse("holders:detail", args=[holder.pk])),
