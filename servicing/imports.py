@@ -466,3 +466,74 @@ def _payments(row: Row, values: dict, by, counts: Counter) -> None:
 
 
 CHECKS = {"holders": _holders, "closing_prices": _closing_prices, "notes": _notes, "payments": _payments}
+
+
+# The staff page's steps, run by a Celery task (servicing.tasks.import_step_task).
+
+
+def progress_key(run_id: int) -> str:
+    return f"import-run:{run_id}:progress"
+
+
+def progress_of(import_run) -> tuple[int, int]:
+    """Rows gone through and rows in all, of the step running now (or the last one)."""
+    from django.core.cache import cache
+
+    seen = cache.get(progress_key(import_run.pk))
+    return tuple(seen) if seen else (import_run.done, import_run.rows)
+
+
+UPDATE_PROGRESS = "UPDATE servicing_importrun SET done = %s, rows = %s WHERE id = %s"
+
+
+def _progress_writer(run_id: int):
+    """Report the progress where the page reads it while the step's own transaction is open: in the
+    cache, and (PostgreSQL) on the run's row through a second connection, outside that transaction.
+    SQLite has one writer at a time: there the cache alone tells (the embedded default runs the task
+    in the web process, whose cache the page reads)."""
+    from django.core.cache import cache
+    from django.db import connection, connections
+
+    other = connections.create_connection("default") if connection.vendor == "postgresql" else None
+
+    def write(done: int, total: int) -> None:
+        cache.set(progress_key(run_id), [done, total], 3600)
+        if other is not None:
+            other.set_autocommit(True)
+            with other.cursor() as cursor:
+                cursor.execute(UPDATE_PROGRESS, [done, total, run_id])
+
+    return other, write
+
+
+def step(run_id: int, *, commit: bool):
+    """Check (a dry run) or import the uploaded file of an ImportRun, recording what was found."""
+    from django.utils import timezone
+
+    from servicing.models import ImportRun
+
+    upload = ImportRun.objects.select_related("created_by").get(pk=run_id)
+    other, progress = _progress_writer(run_id)
+    try:
+        report = run(upload.kind, bytes(upload.content), commit=commit, by=upload.created_by, progress=progress)
+    finally:
+        if other is not None:
+            other.close()
+    upload.report = report_json(report)
+    upload.rows = upload.done = len(report.rows)
+    upload.status = ImportRun.Status.IMPORTED if report.committed else ImportRun.Status.CHECKED
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=["report", "rows", "done", "status", "finished_at"])
+    return upload
+
+
+def report_json(report: Report) -> dict:
+    return {
+        "summary": report.summary(),
+        "committed": report.committed,
+        "created": report.created,
+        "unchanged": report.unchanged,
+        "file_problems": report.file_problems,
+        "problems": len(report.problems),
+        "rows": [[r.number, r.outcome, r.label, [f"column {c}: {m}" for c, m in r.problems]] for r in report.rows],
+    }
