@@ -91,6 +91,8 @@ def import_run(request, pk):
         "extra": "&problems=1" if request.GET.get("problems") else "",
         "running": upload.status in RUNNING,
         "percent": _percent(done, total),
+        "done": done,
+        "total": total,
         "can_import": upload.status == ImportRun.Status.CHECKED
         and not report.get("problems")
         and report.get("created", 0) > 0,

@@ -24,6 +24,9 @@
       event.preventDefault();
       form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
       box.classList.remove("d-none");
+      var label = document.getElementById("import-step");
+      if (form.dataset.step) label.textContent = form.dataset.step;
+      bar.value = 0;
       var timer = setInterval(poll, 400);
       fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
         .then(function (r) { clearInterval(timer); window.location.assign(r.url); })
