@@ -7,6 +7,7 @@ between the steps. Each kind needs the add permission of the records it creates.
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -90,7 +91,7 @@ def import_run(request, pk):
         "page": page,
         "extra": "&problems=1" if request.GET.get("problems") else "",
         "running": upload.status in RUNNING,
-        "percent": _percent(done, total),
+        "percent": _percent(done, total, upload.status in RUNNING),
         "done": done,
         "total": total,
         "can_import": upload.status == ImportRun.Status.CHECKED
@@ -101,8 +102,10 @@ def import_run(request, pk):
     return render(request, "servicing/import_run.html", context)
 
 
-def _percent(done: int, total: int) -> int:
-    return 100 if not total else min(100, done * 100 // total)
+def _percent(done: int, total: int, running: bool) -> int:
+    if not total:
+        return 0 if running else 100
+    return min(100, done * 100 // total)
 
 
 def import_step(request, pk, step):
@@ -116,6 +119,7 @@ def import_step(request, pk, step):
     status = ImportRun.Status.IMPORTING if commit else ImportRun.Status.CHECKING
     # One step at a time: the step is claimed by the change of status.
     if ImportRun.objects.filter(pk=upload.pk, status__in=allowed).update(status=status, done=0):
+        cache.set(imports.progress_key(upload.pk), [0, upload.rows], 3600)  # not the last step's end
         import_step_task.delay(upload.pk, commit)
     else:
         messages.warning(request, f"This file is {upload.get_status_display().lower()}: nothing was started.")
@@ -125,6 +129,5 @@ def import_step(request, pk, step):
 def import_progress(request, pk):
     upload = _run(request, pk)
     done, total = imports.progress_of(upload)
-    return JsonResponse(
-        {"status": upload.status, "done": done, "total": total, "percent": _percent(done, total)},
-    )
+    percent = _percent(done, total, upload.status in RUNNING)
+    return JsonResponse({"status": upload.status, "done": done, "total": total, "percent": percent})

@@ -227,6 +227,8 @@ def run(
     with transaction.atomic():
         counts = Counter()
         for i, cells in enumerate(records):
+            if cells is None:  # a blank line: nothing to record, but the rows after keep their numbers
+                continue
             row = Row(number=i + 2, values=dict(zip(header, cells, strict=False)))
             if len(cells) != len(header):
                 row.problems.append((header[-1], f"{len(cells)} cells, the header has {len(header)} columns"))
@@ -243,7 +245,7 @@ def run(
     return report
 
 
-def _read(kind: Kind, text: str) -> tuple[list[str], list[list[str]]]:
+def _read(kind: Kind, text: str) -> tuple[list[str], list[list[str] | None]]:
     csv.field_size_limit(MAX_CELL * 4 + 16)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -265,7 +267,7 @@ def _read(kind: Kind, text: str) -> tuple[list[str], list[list[str]]]:
         raise FileRefused(f"row {reader.line_num} cannot be read: {e}") from None
     while records and records[-1] is None:
         records.pop()
-    return header, [r if r is not None else [""] * len(header) for r in records]
+    return header, records
 
 
 def _header_problems(kind: Kind, header: list[str]) -> list[str]:

@@ -218,3 +218,11 @@ def test_command_dry_run_and_commit(tmp_path, make_note, staff, capsys):
     call_command("import_csv", "payments", str(path), "--commit", "--user", "servicer")
     assert capsys.readouterr().out == "created 1 payments, 0 unchanged\n"
     assert Payment.objects.get().recorded_by == staff
+
+
+def test_a_blank_line_is_skipped_and_keeps_the_numbers_of_the_rows_after(make_note):
+    make_note(number="P-1")
+    data = csv("note,received_on,amount,reference", "P-1,2025-01-10,1.00,", "", "P-2,2025-01-10,1,")
+    report = imports.run("payments", data)
+    assert report.problems == ["row 4, column note: no note is numbered P-2"]
+    assert [r.number for r in report.rows] == [2, 4]

@@ -24,6 +24,8 @@
       event.preventDefault();
       form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
       box.classList.remove("d-none");
+      // What the last step found is not what this one will find.
+      document.querySelectorAll("[data-import-stale]").forEach(function (e) { e.classList.add("d-none"); });
       var label = document.getElementById("import-step");
       if (form.dataset.step) label.textContent = form.dataset.step;
       bar.value = 0;
