@@ -186,7 +186,7 @@ class Report:
 
     def summary(self) -> str:
         verb = "created" if self.committed else "would create"
-        return f"{verb} {self.created} {self.kind.noun}, {self.unchanged} unchanged"
+        return f"{verb} {self.created:,} {self.kind.noun}, {self.unchanged:,} unchanged"
 
 
 def template(kind: str) -> str:
@@ -339,15 +339,22 @@ def _shown(text: str) -> str:
 
 def _check_row(kind: Kind, row: Row, by, counts: Counter) -> None:
     values = _parse(kind, row)
+    if not row.problems:
+        _check_values(kind, row, values, by, counts)
     if row.problems:
-        return
+        row.outcome = ""
+    if not row.label:  # refused before it could be described: its cells as given
+        text = ", ".join(row.values[c] for c in kind.columns if c in row.values)
+        text = "".join(c if c.isprintable() else " " for c in text)
+        row.label = text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _check_values(kind: Kind, row: Row, values: dict, by, counts: Counter) -> None:
     try:
         with transaction.atomic():
             CHECKS[kind.name](row, values, by, counts)
     except ValidationError as e:
         _add_refusal(kind, row, e)
-    if row.problems:
-        row.outcome = ""
 
 
 def _add_refusal(kind: Kind, row: Row, error: ValidationError) -> None:
