@@ -120,7 +120,7 @@ def import_step(request, pk, step):
     # One step at a time: the step is claimed by the change of status.
     if ImportRun.objects.filter(pk=upload.pk, status__in=allowed).update(status=status, done=0):
         cache.set(imports.progress_key(upload.pk), [0, upload.rows], 3600)  # not the last step's end
-        import_step_task.delay(upload.pk, commit)
+        import_step_task.delay(upload.pk, commit, request.user.pk)
     else:
         messages.warning(request, f"This file is {upload.get_status_display().lower()}: nothing was started.")
     return redirect("servicing:import_run", pk=upload.pk)

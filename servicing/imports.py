@@ -246,7 +246,6 @@ def run(
 
 
 def _read(kind: Kind, text: str) -> tuple[list[str], list[list[str] | None]]:
-    csv.field_size_limit(MAX_CELL * 4 + 16)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [c.strip() for c in next(reader)]
@@ -515,16 +514,17 @@ def _progress_writer(run_id: int):
     return other, write
 
 
-def step(run_id: int, *, commit: bool):
-    """Check (a dry run) or import the uploaded file of an ImportRun, recording what was found."""
+def step(run_id: int, *, commit: bool, by):
+    """Check (a dry run) or import the uploaded file of an ImportRun, recording what was found; the
+    records are made by `by`, who started the step."""
     from django.utils import timezone
 
     from servicing.models import ImportRun
 
-    upload = ImportRun.objects.select_related("created_by").get(pk=run_id)
+    upload = ImportRun.objects.get(pk=run_id)
     other, progress = _progress_writer(run_id)
     try:
-        report = run(upload.kind, bytes(upload.content), commit=commit, by=upload.created_by, progress=progress)
+        report = run(upload.kind, bytes(upload.content), commit=commit, by=by, progress=progress)
     finally:
         if other is not None:
             other.close()

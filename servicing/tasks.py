@@ -48,9 +48,11 @@ def send_statement_task(self, delivery_id: int) -> str:
 
 
 @shared_task(acks_late=True)
-def import_step_task(run_id: int, commit: bool) -> str:
-    """Check or import an uploaded CSV file (servicing.imports): safe to run twice, as a second
-    import of the same file creates nothing."""
+def import_step_task(run_id: int, commit: bool, user_id: int) -> str:
+    """Check or import an uploaded CSV file as the user who started the step (servicing.imports):
+    safe to run twice, as a second import of the same file creates nothing."""
+    from django.contrib.auth import get_user_model
+
     from servicing import imports
 
-    return imports.step(run_id, commit=commit).status
+    return imports.step(run_id, commit=commit, by=get_user_model().objects.get(pk=user_id)).status

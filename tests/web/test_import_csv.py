@@ -46,13 +46,16 @@ def test_upload_check_and_import_payments(client, staff, note):
     assert Payment.objects.count() == 0
     body = client.get(reverse("servicing:import_run", args=[run.pk])).content.decode()
     assert "payment of 250.25 on note P-1 received 2025-02-10" in body and ">Import</button>" in body
+    # Another servicer imports it: the payments are recorded by who pressed Import.
+    other = UserFactory(roles=["servicer"])
+    client.force_login(other)
     client.post(reverse("servicing:import_step", args=[run.pk, "import"]))
     run.refresh_from_db()
     assert run.status == "imported" and run.report["summary"] == "created 2 payments, 0 unchanged"
     payments = Payment.objects.order_by("received_on")
     assert [(p.amount, p.reference, p.approval, p.recorded_by) for p in payments] == [
-        (1000, "wire 1", Approval.PENDING, staff),
-        (250.25, "wire 2", Approval.PENDING, staff),
+        (1000, "wire 1", Approval.PENDING, other),
+        (250.25, "wire 2", Approval.PENDING, other),
     ]
     assert client.get(reverse("servicing:import_progress", args=[run.pk])).json() == {
         "status": "imported",
