@@ -161,6 +161,7 @@ RECORDS = {
         "paymentreversal",
         "collectioncost",
         "accelerationnotice",
+        "importrun",  # a CSV file uploaded on Operations → Import (each kind also needs its records' add permission)
     ],
 }
 

@@ -674,3 +674,33 @@ class SpentToken(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class ImportRun(models.Model):
+    """One CSV file uploaded on *Operations → Import* (`servicing.imports`): kept from its dry run to
+    its import, with what each step found; the progress of a running step is in the cache."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        CHECKING = "checking", "Checking"
+        CHECKED = "checked", "Checked"
+        IMPORTING = "importing", "Importing"
+        IMPORTED = "imported", "Imported"
+        REFUSED = "refused", "Refused"
+
+    kind = models.CharField(max_length=20)
+    filename = models.CharField(max_length=200)
+    content = models.BinaryField(help_text="The file as uploaded, at most servicing.imports.MAX_BYTES.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UPLOADED)
+    rows = models.PositiveIntegerField(default=0, help_text="Rows in the file (without its header).")
+    done = models.PositiveIntegerField(default=0, help_text="Rows the running step has gone through.")
+    report = models.JSONField(default=dict, blank=True, help_text="What the last step found, row by row.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.kind} from {self.filename}"

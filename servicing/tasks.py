@@ -45,3 +45,14 @@ def send_statement_task(self, delivery_id: int) -> str:
         # The delivery records when it is due again; the daily run re-queues it if this is lost.
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status
+
+
+@shared_task(acks_late=True)
+def import_step_task(run_id: int, commit: bool, user_id: int) -> str:
+    """Check or import an uploaded CSV file as the user who started the step (servicing.imports):
+    safe to run twice, as a second import of the same file creates nothing."""
+    from django.contrib.auth import get_user_model
+
+    from servicing import imports
+
+    return imports.step(run_id, commit=commit, by=get_user_model().objects.get(pk=user_id)).status

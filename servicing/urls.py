@@ -1,6 +1,6 @@
 from django.urls import path
 
-from servicing import views
+from servicing import import_views, views
 
 app_name = "servicing"
 urlpatterns = [
@@ -20,6 +20,11 @@ urlpatterns = [
     path("statements/", views.statements, name="statements"),
     path("reminders/", views.reminders, name="reminders"),
     path("jobs/", views.jobs, name="jobs"),
+    path("import/", import_views.import_upload, name="import"),
+    path("import/template/<slug:kind>.csv", import_views.import_template, name="import_template"),
+    path("import/<int:pk>/", import_views.import_run, name="import_run"),
+    path("import/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path("import/<int:pk>/<slug:step>/", import_views.import_step, name="import_step"),
     path("documents/<int:pk>/", views.document_preview, name="document_preview"),
     path("documents/<int:pk>/pdf/", views.document_pdf, name="document_pdf"),
 ]

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, transaction
 from django.db.transaction import TransactionManagementError
@@ -24,9 +25,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from notes.models import Note
-from servicing import approvals, views
+from servicing import approvals, imports, views
 from servicing.forms import WORKFLOWS
-from servicing.models import APPROVE, Document, NoteExhibit
+from servicing.models import APPROVE, Document, ImportRun, NoteExhibit
 from tests.web.world import (
     PASSWORDS,
     ROLES,
@@ -293,10 +294,35 @@ def staff_cases(world, sessions: Sessions) -> list[Case]:
     values = {"label": "B", "title": "Side letter", "pdf": Upload()}
     cases.append(Case(url, sessions.form_data(url, values) | once()))
     cases.append(Case(reverse("servicing:exhibit_pdf", args=[world.target(NoteExhibit).pk])))
+    # Operations → Import: an upload, its file's template, and the steps of a file uploaded before.
+    cases.append(Case(reverse("servicing:import"), {"kind": "closing_prices", "file": CsvUpload()}))
+    for kind in imports.KINDS:
+        cases.append(Case(reverse("servicing:import_template", args=[kind])))
+    uploaded = ImportRun.objects.create(
+        kind="closing_prices",
+        filename="prices.csv",
+        content=CsvUpload.content,
+        created_by=get_user_model().objects.get(username="servicer"),
+    )
+    cases.append(Case(reverse("servicing:import_run", args=[uploaded.pk])))
+    cases.append(Case(reverse("servicing:import_progress", args=[uploaded.pk])))
+    for step in ("check", "import"):
+        cases.append(Case(reverse("servicing:import_step", args=[uploaded.pk, step])))
     document = Document.objects.order_by("pk").first()
     cases.append(Case(reverse("servicing:document_preview", args=[document.pk])))
     cases.append(Case(reverse("servicing:document_pdf", args=[document.pk])))
     return cases
+
+
+class CsvUpload(Upload):
+    """A CSV file of a closing price (Operations → Import)."""
+
+    content = f"issuer,date,close\nAcme Widgets Inc.,{(T - timedelta(days=2)).isoformat()},2.40\n".encode()
+
+    def file(self):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        return SimpleUploadedFile("prices.csv", self.content, "text/csv")
 
 
 def every_route(resolver=None, prefix="") -> set[str]:

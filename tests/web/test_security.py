@@ -26,6 +26,7 @@ def patterns(resolver=None, prefix=""):
             for converter, value in (("<int:pk>", "1"), ("<slug:kind>", "payment"), ("<slug:model>", "payment")):
                 route = route.replace(converter, value)
             route = route.replace("<slug:decision>", "approve").replace("<slug:action>", "exercise")
+            route = route.replace("<slug:step>", "check")
             yield p.name, "/" + route
 
 
