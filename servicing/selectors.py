@@ -2,6 +2,8 @@
 
 import dataclasses
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 
@@ -155,8 +157,28 @@ def approvers_of(wanted: dict[int, set[str]]) -> dict[int, dict[str, int]]:
     return approvers
 
 
+_KEPT: ContextVar[dict | None] = ContextVar("kept_events", default=None)
+
+
+@contextmanager
+def events_kept():
+    """Within it, `note_events` reads each note's approved events once. Only for a run that records
+    nothing approved (an import of payments, each awaiting approval): what awaits approval is not an
+    event, so each row is still checked against exactly the events the form would check it against."""
+    token = _KEPT.set({})
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
+
+
 def note_events(note: Note) -> list[engine.Event]:
-    return events_by_note([note], full_ids={note.pk})[note.pk]
+    kept = _KEPT.get()
+    if kept is None:
+        return events_by_note([note], full_ids={note.pk})[note.pk]
+    if note.pk not in kept:
+        kept[note.pk] = events_by_note([note], full_ids={note.pk})[note.pk]
+    return list(kept[note.pk])
 
 
 # The engine event of each row, approved or not (the what-if includes a pending one if asked).

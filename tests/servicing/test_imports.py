@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from holders.models import Holder
 from notes.models import Approval, ClosingPrice, Note
@@ -226,3 +228,23 @@ def test_a_blank_line_is_skipped_and_keeps_the_numbers_of_the_rows_after(make_no
     report = imports.run("payments", data)
     assert report.problems == ["row 4, column note: no note is numbered P-2"]
     assert [r.number for r in report.rows] == [2, 4]
+
+
+def test_an_import_of_payments_reads_each_notes_approved_events_once(
+    make_note, staff, approve, django_assert_num_queries
+):
+    from servicing import selectors, services
+
+    note = make_note(number="P-1")
+    with clock.pinned(date(2025, 3, 3)):
+        approve(services.payment_record(note=note, received_on=date(2025, 1, 10), amount=Decimal("900.00"), by=staff))
+    fresh = selectors.note_events(note)
+    assert len(fresh) == 1  # the approved payment
+    with selectors.events_kept():
+        first = selectors.note_events(note)
+        with django_assert_num_queries(0):
+            again = selectors.note_events(note)
+    assert first == fresh == again
+    with CaptureQueriesContext(connection) as outside:  # outside it, read again
+        selectors.note_events(note)
+    assert len(outside) > 0
