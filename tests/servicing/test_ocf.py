@@ -32,6 +32,7 @@ TODAY = "2026-11-27 09:00 -0500"
 def schemas() -> tuple[Registry, dict, dict]:
     """Every schema keyed by its $id; the file schemas by file_type; the object schemas by object_type."""
     registry, by_file, by_object = Registry(), {}, {}
+    assert SCHEMAS.is_dir(), f"the OCF 1.2.0 schemas are read from {SCHEMAS} (../shared beside the project)"
     for path in sorted(SCHEMAS.rglob("*.schema.json")):
         schema = json.loads(path.read_text())
         registry = registry.with_resource(schema["$id"], Resource.from_contents(schema, default_specification=DRAFT7))
@@ -271,7 +272,7 @@ def test_a_number_given_automatically_comes_back_the_same(make_note, tmp_path):
     assert without_generation(ocf.package(Issuer.objects.get())) == without_generation(before)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # flush: TRUNCATE, outside a test's transaction on PostgreSQL
 def test_import_refuses_a_package_whose_files_do_not_match_the_manifest_and_changes_nothing(make_note, tmp_path):
     make_note()
     files = ocf.package(Issuer.objects.get())
@@ -325,7 +326,7 @@ def test_a_warrant_assigned_in_part_then_exercised_is_a_transfer_and_an_exercise
     assert order.index(exercise["id"]) + 1 == order.index(f"{stock}-issuance")  # the shares follow the exercise
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # flush: TRUNCATE, outside a test's transaction on PostgreSQL
 def test_import_records_as_the_user_named_who_may_add_the_records(make_note, tmp_path):
     make_note(number="N-1")
     for name, content in ocf.package(Issuer.objects.get()).items():
