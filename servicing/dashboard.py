@@ -37,8 +37,8 @@ class Dashboard:
     maturities_horizon: date
     windows: list
     shares_issuable: int
-    reminders: list  # the first LISTED
-    reminders_count: int
+    reminders: list  # those of the first LISTED open that still hold
+    reminders_more: int  # open from this week beyond the first LISTED (not checked here)
     interest_chart: str
     principal_chart: str
 
@@ -73,12 +73,13 @@ def dashboard(today: date) -> Dashboard:
         .select_related("note__holder", "notice")
         .defer("note__engine_state")
     )
-    # Only those whose condition still holds: a payment approved a minute ago has already taken its
-    # past-due reminder off (servicing.reminders).
-    reminders, _ = reminding.holding(
-        list(reminding.open_reminders().filter(created_on__gte=today - timedelta(days=7)).order_by("due_on", "pk")),
-        today,
-    )
+    # The first LISTED open from this week, paged in the database; of these, only those whose
+    # condition still holds: a payment approved a minute ago has already taken its past-due reminder
+    # off (servicing.reminders). The rest are counted, not checked: the reminders page pages them.
+    this_week = reminding.open_reminders().filter(created_on__gte=today - timedelta(days=7))
+    looked_at = list(this_week.order_by("due_on", "pk")[:LISTED])
+    reminders, _ = reminding.holding(looked_at, today)
+    reminders_open = this_week.count() if len(looked_at) == LISTED else len(looked_at)
     for r in reminders:
         r.badge = reminding.badge(r, today)
     ledger = f"{today}:{LedgerEntry.objects.aggregate(last=Max('pk'))['last']}"
@@ -96,8 +97,8 @@ def dashboard(today: date) -> Dashboard:
         maturities_horizon=horizon,
         windows=windows,
         shares_issuable=_kept("shares_issuable", ledger, shares_issuable),
-        reminders=list(reminders[:LISTED]),
-        reminders_count=len(reminders),
+        reminders=reminders,
+        reminders_more=reminders_open - len(looked_at),
         interest_chart=_kept("interest_chart", ledger, lambda: interest_chart(today)),
         principal_chart=_kept("principal_chart", ledger, lambda: principal_chart(today)),
     )

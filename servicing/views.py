@@ -391,23 +391,40 @@ def statements(request):
 
 
 CLOSED_SHOWN_DAYS = 30
+CLOSED_LISTED = 100  # the most recently closed; the count says how many in all
+REMINDERS_PAGED = 50
 
 
 def reminders(request):
+    """The open reminders a page at a time, paged in the database (due day, then id); only the page's
+    are checked by `reminders.holding`, so a page costs the same however many are open. Those on it
+    that ended since the last run are shown there as ended, with why."""
     require(request.user, "servicing.view_reminder")
     today = clock.today()
-    held, over = reminding.holding(list(reminding.open_reminders().order_by("due_on", "pk")), today)
-    for r in held:
-        r.badge = reminding.badge(r, today)
-    # Closed recently: those the last run closed, and those that ended since (closed at the next run).
-    closed = list(
+    page = Paginator(reminding.open_reminders().order_by("due_on", "pk"), REMINDERS_PAGED).get_page(
+        request.GET.get("page")
+    )
+    shown = list(page.object_list)
+    _, over = reminding.holding(shown, today)
+    ended = {r.pk for r in over}
+    for r in shown:
+        r.ended = r.pk in ended
+        if not r.ended:
+            r.badge = reminding.badge(r, today)
+    page.object_list = shown
+    closed = (
         Reminder.objects.filter(closed_at__gte=timezone.now() - timedelta(days=CLOSED_SHOWN_DAYS))
         .select_related("note")
         .defer("note__engine_state")
         .order_by("-closed_at", "-pk")
     )
-    page = Paginator(held, 50).get_page(request.GET.get("page"))
-    context = {"page": page, "closed": over + closed, "closed_days": CLOSED_SHOWN_DAYS, "section": "operations"}
+    context = {
+        "page": page,
+        "closed": list(closed[:CLOSED_LISTED]),
+        "closed_count": closed.count(),
+        "closed_days": CLOSED_SHOWN_DAYS,
+        "section": "operations",
+    }
     return render(request, "servicing/reminders.html", context)
 
 

@@ -203,8 +203,10 @@ def test_paying_the_past_due_note_closes_its_reminder_on_the_dashboard(page, liv
     shoot("dashboard-after-payment-390")
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(live_server.url + "/reminders/")
-    expect(page.locator("[data-closed=past_due]")).to_contain_text("closed: paid on 2024-02-06")
-    shoot("reminders-closed-recently")
+    # Ended since the last run: shown where it stood, as ended, with why.
+    expect(page.locator("[data-ended=past_due]")).to_contain_text("ended: paid on 2024-02-06")
+    expect(page.locator("[data-closed=past_due]")).to_have_count(0)
+    shoot("reminders-ended")
     reminders_run(today=date(2024, 2, 6))  # the run stores what the page already said
     page.reload()
     expect(page.locator("[data-closed=past_due]")).to_contain_text("closed: paid on 2024-02-06")
