@@ -167,7 +167,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, creating missing schedules and keeping edited ones.
+CELERY_BEAT_SCHEDULER = "servicing.schedules:KeptScheduler"
 # A task is acknowledged when done, so a worker that dies mid-task leaves it to be run again;
 # every task is safe to run twice.
 CELERY_TASK_ACKS_LATE = True
