@@ -1,7 +1,8 @@
 """The Celery app, and every periodic schedule in one place.
 
-Beat runs with django-celery-beat's database scheduler: on start it writes these schedules to
-the database, where admins see them and can pause one (a paused schedule stays paused). Times
+Beat runs with django-celery-beat's database scheduler (servicing.schedules.KeptScheduler):
+`migrate` and beat's start create these schedules in the database when missing, by name, and
+never rewrite one: there admins see them, edit a time or pause one, and the edit is kept. Times
 are in TIME_ZONE.
 """
 
@@ -28,9 +29,8 @@ app.conf.beat_schedule = {
 
 
 def install_schedules(**kwargs) -> None:
-    """Write the schedules to the database (after every migrate), so admins see them before beat
-    first starts; a schedule an admin paused stays paused."""
-    from django_celery_beat.schedulers import ModelEntry
+    """Create the missing schedules in the database (after every migrate), so admins see them
+    before beat first starts; one an admin edited or paused is left as it is."""
+    from servicing.schedules import install_missing
 
-    for name, entry in app.conf.beat_schedule.items():
-        ModelEntry.from_entry(name, app=app, **entry)
+    install_missing(app, app.conf.beat_schedule)

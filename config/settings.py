@@ -135,6 +135,9 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'
 vars().update(EMAIL_CONFIG)
 if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
     EMAIL_FILE_PATH = EMAIL_CONFIG.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
+# Seconds an SMTP connection may wait for the server (connect, each reply): a server that accepts
+# and never answers fails the e-mail (retried later) instead of holding a worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="servicing@localhost")
 # Who receives the reminders (interest coming due, past due, maturities, windows, deadlines).
 STAFF_EMAILS = env.list("STAFF_EMAILS", default=["servicing@localhost"])
@@ -167,7 +170,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, creating missing schedules and keeping edited ones.
+CELERY_BEAT_SCHEDULER = "servicing.schedules:KeptScheduler"
 # A task is acknowledged when done, so a worker that dies mid-task leaves it to be run again;
 # every task is safe to run twice.
 CELERY_TASK_ACKS_LATE = True
@@ -175,6 +179,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Time limits, in seconds, so no task holds a worker for ever: at the soft limit (a tenth before
+# the hard one) the task is told (SoftTimeLimitExceeded) and stops cleanly; at the hard limit its
+# process is killed and replaced. The close's fits its size (2,000 notes close in minutes); keep it
+# below CELERY_VISIBILITY_TIMEOUT, or Redis hands a close still running to a second worker.
+TASK_TIME_LIMIT = env.int("TASK_TIME_LIMIT", default=600)  # every task without its own
+CLOSE_TIME_LIMIT = env.int("CLOSE_TIME_LIMIT", default=3300)  # the close
+STATEMENT_TIME_LIMIT = env.int("STATEMENT_TIME_LIMIT", default=180)  # one statement: its PDF and e-mail
+CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT
+CELERY_TASK_SOFT_TIME_LIMIT = TASK_TIME_LIMIT - max(TASK_TIME_LIMIT // 10, 1)
 
 # A login lasts a working day (seconds), and ends when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=9 * 3600)
@@ -218,5 +231,11 @@ LOGGING = {
         "simulate": {"class": "logging.FileHandler", "filename": VAR_DIR / "simulate.log", "delay": True},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-    "loggers": {"servicing.simulate": {"handlers": ["simulate"], "level": "ERROR", "propagate": False}},
+    "loggers": {
+        "servicing.simulate": {"handlers": ["simulate"], "level": "ERROR", "propagate": False},
+        # WeasyPrint logs every layout step (and fontTools every font it subsets) at INFO and DEBUG:
+        # only its warnings (a missing image or font) reach the log.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 # The admin of holders' and notes' models lives in servicing, beside the services it calls; Django
 # looks only for <app>/admin.py, so they are registered from here (their URLs keep the app label).
-from servicing import admin_holders, admin_notes, documents, services  # noqa: F401
+from servicing import admin_holders, admin_notes, admin_schedules, documents, services  # noqa: F401
 from servicing.admin_base import (
     ApprovableAdmin,
     HistoryAdmin,

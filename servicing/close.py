@@ -10,6 +10,7 @@ import logging
 from contextlib import contextmanager
 from datetime import date
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -37,12 +38,16 @@ def close_books(*, through: date | None = None, by=None, note_ids=None, batch_si
         chunk = ids[start : start + batch_size]
         try:
             _close(chunk, through, behind, run, by)
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up: stop, not go on note by note (the next close resumes)
         except Exception:
             # One bad note must not hold back the others: close this batch note by note.
             log.exception("close batch failed; closing its notes one by one")
             for pk in chunk:
                 try:
                     _close([pk], through, behind, run, by)
+                except SoftTimeLimitExceeded:
+                    raise
                 except Exception as exc:
                     log.exception("close failed for note %s", pk)
                     run.failures.append({"note": pk, "error": f"{type(exc).__name__}: {exc}"})
