@@ -171,7 +171,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 # django-celery-beat's database scheduler, creating missing schedules and keeping edited ones.
-CELERY_BEAT_SCHEDULER = "servicing.schedules:KeptScheduler"
+CELERY_BEAT_SCHEDULER = "servicing.beat:OneBeatScheduler"  # kept schedules, one beat at a time
 # A task is acknowledged when done, so a worker that dies mid-task leaves it to be run again;
 # every task is safe to run twice.
 CELERY_TASK_ACKS_LATE = True

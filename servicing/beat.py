@@ -19,7 +19,8 @@ import socket
 import uuid
 
 import redis
-from django_celery_beat.schedulers import DatabaseScheduler
+
+from servicing.schedules import KeptScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -129,5 +130,6 @@ class OneBeatMixin:
             self.release_lock()
 
 
-class OneBeatScheduler(OneBeatMixin, DatabaseScheduler):
-    """django-celery-beat's database scheduler, one beat at a time."""
+class OneBeatScheduler(OneBeatMixin, KeptScheduler):
+    """The schedules as kept in the database (servicing.schedules), one beat at a time: the
+    scheduler CELERY_BEAT_SCHEDULER names."""
