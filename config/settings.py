@@ -188,6 +188,8 @@ CLOSE_TIME_LIMIT = env.int("CLOSE_TIME_LIMIT", default=3300)  # the close
 STATEMENT_TIME_LIMIT = env.int("STATEMENT_TIME_LIMIT", default=180)  # one statement: its PDF and e-mail
 CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT
 CELERY_TASK_SOFT_TIME_LIMIT = TASK_TIME_LIMIT - max(TASK_TIME_LIMIT // 10, 1)
+# /health/ fails when the latest finished close is older than this (the close runs daily at 00:30).
+HEALTH_CLOSE_MAX_AGE_HOURS = env.int("HEALTH_CLOSE_MAX_AGE_HOURS", default=36)
 
 # A login lasts a working day (seconds), and ends when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=9 * 3600)
@@ -220,6 +222,8 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 315
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A monitor may poll /health/ over plain HTTP on the machine itself, past the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from servicing import health
 from servicing import views as servicing_views
 
 admin.site.site_header = "Convertible note servicing"
@@ -12,6 +13,7 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", servicing_views.dashboard, name="dashboard"),
+    path("health/", health.health, name="health"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -227,6 +227,9 @@ def staff_cases(world, sessions: Sessions) -> list[Case]:
         Case(reverse("servicing:approvals")),
         Case(reverse("servicing:reminders")),
         Case(reverse("servicing:jobs")),
+        # /health/ writes nothing when posted to (405); its GET answers 503 in a world with notes
+        # and no close, so it is judged in tests/web/test_health.py.
+        Case(reverse("health"), methods=("POST",)),
     ]
     for note in world.notes.values():
         cases.append(Case(reverse("notes:detail", args=[note.pk])))

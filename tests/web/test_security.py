@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 pytestmark = pytest.mark.django_db
-OPEN = {"login"}  # the one page open to everyone
+OPEN = {"login", "health"}  # the pages open to everyone: the login and the health check
 
 
 def patterns(resolver=None, prefix=""):
