@@ -70,7 +70,7 @@ def send_statement_task(self, delivery_id: int) -> str:
     return outcome.status
 
 
-@shared_task(acks_late=True, **limits(settings.TASK_TIME_LIMIT))
+@shared_task(acks_late=True, **limits(settings.CLOSE_TIME_LIMIT))  # 100,000 rows take minutes, as a close does
 def import_step_task(run_id: int, commit: bool, user_id: int) -> str:
     """Check or import an uploaded CSV file as the user who started the step (servicing.imports):
     safe to run twice, as a second import of the same file creates nothing."""

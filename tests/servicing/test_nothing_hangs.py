@@ -82,7 +82,7 @@ def test_every_task_has_a_soft_and_a_hard_time_limit_the_close_its_own(settings)
         tasks.send_statement_task: settings.STATEMENT_TIME_LIMIT,
         tasks.reminders_task: settings.TASK_TIME_LIMIT,
         tasks.statements_task: settings.TASK_TIME_LIMIT,
-        tasks.import_step_task: settings.TASK_TIME_LIMIT,
+        tasks.import_step_task: settings.CLOSE_TIME_LIMIT,
     }
     for task, hard in named.items():
         assert task.time_limit == hard, task.name
