@@ -3,10 +3,14 @@
 import json
 import os
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+
+from servicing.close import close_books
+from tests.factories import UserFactory
 
 # The live server and the browser run beside Django's synchronous ORM in the test thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -110,3 +114,17 @@ def login(page, live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return login
+
+
+@pytest.fixture
+def people(staff, approver):
+    """The three roles the browser tests log in as."""
+    return {"servicer": staff, "approver": approver, "viewer": UserFactory(username="viewer", roles=["viewer"])}
+
+
+@pytest.fixture
+def note(make_note):
+    """A note closed through 2024-02-05: January's 2,200.00 billed, unpaid."""
+    note = make_note()
+    close_books(through=date(2024, 2, 5))
+    return note

@@ -7,7 +7,6 @@ import pytest
 from playwright.sync_api import expect
 
 from servicing import documents, services
-from tests.browser.test_browser import note, people  # noqa: F401 - fixtures shared with the staff pages
 from tests.factories import UserFactory, exhibit_attached
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +23,7 @@ def fits(page) -> dict:
     )
 
 
-def test_the_ledger_list_fits_a_laptop_screen(page, live_server, login, shoot, people, note, staff, approve):  # noqa: F811
+def test_the_ledger_list_fits_a_laptop_screen(page, live_server, login, shoot, people, note, staff, approve):
     UserFactory(username="chief", roles=["admin"], is_staff=True)
     payment = services.payment_record(note=note, received_on=date(2024, 2, 5), amount=Decimal("2200.00"), by=staff)
     approve(payment)  # an entry posted and approved by people, beside the job's
@@ -39,7 +38,7 @@ def test_the_ledger_list_fits_a_laptop_screen(page, live_server, login, shoot, p
     assert size["table"] <= size["box"], size
 
 
-def test_the_widest_lists_fit_a_laptop_screen(page, live_server, login, shoot, axe, people, note, staff):  # noqa: F811
+def test_the_widest_lists_fit_a_laptop_screen(page, live_server, login, shoot, axe, people, note, staff):
     """...and each list passes axe-core (no serious or critical violation)."""
     UserFactory(username="chief", roles=["admin"], is_staff=True)
     exhibit_attached(note)
@@ -61,7 +60,7 @@ def test_the_widest_lists_fit_a_laptop_screen(page, live_server, login, shoot, a
     assert not wide, wide
 
 
-def test_the_admin_note_page_and_history_are_captured_wide_and_narrow(page, live_server, login, shoot, people, note):  # noqa: F811
+def test_the_admin_note_page_and_history_are_captured_wide_and_narrow(page, live_server, login, shoot, people, note):
     UserFactory(username="chief", roles=["admin"], is_staff=True)
     login("chief")
     pages = {

@@ -11,25 +11,12 @@ import time_machine
 from playwright.sync_api import expect
 
 from servicing import documents
-from servicing.close import close_books
 from servicing.reminders import reminders_run
 from servicing.simulate import simulate
 from tests.factories import UserFactory, exhibit_attached
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-
-
-@pytest.fixture
-def people(staff, approver):
-    return {"servicer": staff, "approver": approver, "viewer": UserFactory(username="viewer", roles=["viewer"])}
-
-
-@pytest.fixture
-def note(make_note):
-    note = make_note()
-    close_books(through=date(2024, 2, 5))  # January's 2,200.00 billed, unpaid
-    return note
 
 
 def test_a_servicer_records_a_payment_and_an_approver_approves_it(page, live_server, login, shoot, people, note):

@@ -6,23 +6,9 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from servicing.close import close_books
 from servicing.models import Payment
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def people(staff, approver):
-    return {"servicer": staff, "approver": approver, "viewer": UserFactory(username="viewer", roles=["viewer"])}
-
-
-@pytest.fixture
-def note(make_note):
-    note = make_note()
-    close_books(through=date(2024, 2, 5))
-    return note
 
 
 def feedback(page, field):
