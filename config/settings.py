@@ -139,8 +139,11 @@ if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
 # and never answers fails the e-mail (retried later) instead of holding a worker.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="servicing@localhost")
-# Who receives the reminders (interest coming due, past due, maturities, windows, deadlines).
+# Who receives the reminders (interest coming due, past due, maturities, windows, deadlines) and
+# the alerts (a job run that failed, a statement given up).
 STAFF_EMAILS = env.list("STAFF_EMAILS", default=["servicing@localhost"])
+# The site's address as staff reach it, for links in e-mails to them.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # A statement e-mail that fails is retried after 5, 10, 20… minutes, then given up and left visible.
 STATEMENT_MAX_ATTEMPTS = env.int("STATEMENT_MAX_ATTEMPTS", default=5)
 STATEMENT_RETRY_SECONDS = env.int("STATEMENT_RETRY_SECONDS", default=300)

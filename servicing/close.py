@@ -13,10 +13,9 @@ from datetime import date
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from notes.models import Note
-from servicing import clock, posting
+from servicing import clock, jobruns, posting
 from servicing.lifecycle import warrants_expire
 from servicing.models import JobRun
 
@@ -27,7 +26,7 @@ JOB = "close_books"
 def close_books(*, through: date | None = None, by=None, note_ids=None, batch_size: int = 500) -> JobRun:
     """Post every note through the end of `through` (default: yesterday in TIME_ZONE)."""
     through = through or clock.yesterday()
-    run = JobRun.objects.create(job=JOB, through=through, started_by=by)
+    run = jobruns.start(JOB, through=through, by=by)
     behind = Q(closed_through__isnull=True) | Q(closed_through__lt=through)
     started = Q(accrues_from__isnull=True, agreement_date__lte=through) | Q(accrues_from__lte=through)
     pending = Note.objects.filter(behind, started)
@@ -53,8 +52,7 @@ def close_books(*, through: date | None = None, by=None, note_ids=None, batch_si
                     run.failures.append({"note": pk, "error": f"{type(exc).__name__}: {exc}"})
     if note_ids is None:
         run.summary["warrants_expired"] = warrants_expire(through=through)
-    run.finished_at = timezone.now()
-    run.save()
+    jobruns.finish(run)
     return run
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from simple_history.utils import update_change_reason
 
 from holders.models import Holder
-from servicing import clock
+from servicing import clock, jobruns
 from servicing.documents import statement_produce
 from servicing.engine.calendar import add_months, is_business_day
 from servicing.models import JobRun, StatementDelivery
@@ -50,7 +50,7 @@ def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None,
     if month > latest:
         raise ValidationError({"month": [f"month {month:%Y-%m} has not ended: the latest month is {latest:%Y-%m}"]})
     check_year("month", month)
-    run = JobRun.objects.create(job=JOB, through=month, started_by=by)
+    run = jobruns.start(JOB, through=month, by=by)
     # One rule for who has something to report, the same statement_for lists the notes by.
     holders = Holder.objects.filter(notes__in=notes_to_report(month)).distinct().order_by("pk")
     if holder_ids is not None:
@@ -68,8 +68,7 @@ def statements_run(*, month: date, holder_ids: list[int] | None = None, by=None,
             queued += 1
     run.notes_processed = created
     run.summary = {"month": f"{month:%Y-%m}", "deliveries_created": created, "queued": queued}
-    run.finished_at = timezone.now()
-    run.save()
+    jobruns.finish(run)
     return run
 
 

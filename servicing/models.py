@@ -479,11 +479,24 @@ class Acceleration(models.Model):
 
 
 class JobRun(models.Model):
-    """One run of a job (the close, a statement run): when, what it did, what failed."""
+    """One run of a job (the close, a statement run): when, what it did, what failed, and whether it
+    is still running (servicing.jobruns: a run is *running* only while its worker's heartbeat is fresh)."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "running"
+        FINISHED = "finished", "finished"
+        FAILED = "failed", "failed"
+        ABANDONED = "abandoned", "abandoned (its worker died)"
 
     job = models.CharField(max_length=40)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When its worker last said it was alive.")
+    worker = models.CharField(max_length=200, blank=True, help_text="The host and process that run it.")
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries", help_text="The run it retries."
+    )
     through = models.DateField(null=True, blank=True)
     notes_processed = models.PositiveIntegerField(default=0)
     entries_posted = models.PositiveIntegerField(default=0)
@@ -493,6 +506,15 @@ class JobRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        indexes = [models.Index(fields=["job", "state"], name="jobrun_job_state")]
+        constraints = [
+            # A run has ended (finished, failed or abandoned) exactly when it has a finish time.
+            models.CheckConstraint(
+                condition=models.Q(state="running", finished_at__isnull=True)
+                | (~models.Q(state="running") & models.Q(finished_at__isnull=False)),
+                name="jobrun_ended_has_finished_at",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.job} {self.started_at:%Y-%m-%d %H:%M}"

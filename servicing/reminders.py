@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notes.models import Approval, Warrant
-from servicing import clock, engine
+from servicing import clock, engine, jobruns
 from servicing.engine.calendar import add_business_days, business_days_until
 from servicing.models import Conversion, DefaultEvent, JobRun, Payment, Prepayment, Reminder
 from servicing.selectors import notes_with_balances
@@ -234,7 +234,7 @@ def _record_id(r: Reminder) -> int:
 def reminders_run(*, today: date | None = None) -> JobRun:
     """Record today's new reminders and e-mail every reminder not yet e-mailed, once."""
     today = today or clock.today()
-    run = JobRun.objects.create(job=JOB, through=today)
+    run = jobruns.start(JOB, through=today)
     found = reminders_found(today)
     known = set(Reminder.objects.filter(key__in=[r.key for r in found]).values_list("key", flat=True))
     Reminder.objects.bulk_create(found, ignore_conflicts=True)  # a key already there is not found again
@@ -246,8 +246,7 @@ def reminders_run(*, today: date | None = None) -> JobRun:
         log.warning("reminder e-mail failed: %s", e)
         run.failures.append({"error": f"{type(e).__name__}: {e}"})  # left unsent: the next run tries again
     run.summary = {"found": len([r for r in found if r.key not in known]), "closed": closed, "emailed": emailed}
-    run.finished_at = timezone.now()
-    run.save()
+    jobruns.finish(run)
     return run
 
 

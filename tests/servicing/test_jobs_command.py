@@ -28,6 +28,7 @@ def test_a_finished_close_a_failed_run_and_an_unfinished_one_are_said_in_words(m
     started(close, datetime(2024, 2, 1, 0, 30, tzinfo=UTC))
     failed = JobRun.objects.create(
         job="reminders",
+        state="failed",
         through=date(2024, 2, 1),
         finished_at=datetime(2024, 2, 1, 6, 1, tzinfo=UTC),
         failures=[{"error": "SMTPException: refused"}, {"error": "OSError: timed out"}],
@@ -63,7 +64,9 @@ def test_a_finished_close_a_failed_run_and_an_unfinished_one_are_said_in_words(m
 def test_limit_and_job_choose_the_runs(staff):
     base = datetime(2024, 3, 1, 12, tzinfo=UTC)
     for i in range(5):
-        run = JobRun.objects.create(job="statements" if i % 2 else "reminders", finished_at=base + timedelta(days=i))
+        run = JobRun.objects.create(
+            job="statements" if i % 2 else "reminders", state="finished", finished_at=base + timedelta(days=i)
+        )
         started(run, base + timedelta(days=i))
     assert len(jobs("--limit", "2")) == 1 + 2
     lines = jobs("--job", "statements")
