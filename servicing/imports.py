@@ -29,13 +29,14 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from holders.models import Holder
 from holders.services import holder_create
 from holders.validators import one_line
 from notes.models import ClosingPrice, Issuer, Note
 from servicing import selectors, services
-from servicing.models import Payment
+from servicing.models import ImportRun, Payment
 
 JOB = "import_csv"
 MAX_BYTES = 20 * 1024 * 1024
@@ -521,10 +522,6 @@ def _progress_writer(run_id: int):
 def step(run_id: int, *, commit: bool, by):
     """Check (a dry run) or import the uploaded file of an ImportRun, recording what was found; the
     records are made by `by`, who started the step."""
-    from django.utils import timezone
-
-    from servicing.models import ImportRun
-
     upload = ImportRun.objects.get(pk=run_id)
     other, progress = _progress_writer(run_id)
     try:

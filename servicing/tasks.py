@@ -13,9 +13,10 @@ from datetime import date
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
-from servicing import clock
+from servicing import clock, imports
 from servicing.close import close_books
 from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
 from servicing.reminders import reminders_run
@@ -74,8 +75,4 @@ def send_statement_task(self, delivery_id: int) -> str:
 def import_step_task(run_id: int, commit: bool, user_id: int) -> str:
     """Check or import an uploaded CSV file as the user who started the step (servicing.imports):
     safe to run twice, as a second import of the same file creates nothing."""
-    from django.contrib.auth import get_user_model
-
-    from servicing import imports
-
     return imports.step(run_id, commit=commit, by=get_user_model().objects.get(pk=user_id)).status
