@@ -215,12 +215,15 @@ CONTENT_SECURITY_POLICY = {
 # History is read, never reverted from: a change goes through its form and service (rules, four-eyes).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
+# With DEBUG off the site is served over https only, behind a TLS proxy that sets X-Forwarded-Proto
+# (SECURE_PROXY_SSL_HEADER): plain-HTTP requests are redirected, cookies go over https only, and
+# browsers are told (HSTS) to use https for a year.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # A monitor may poll /health/ over plain HTTP on the machine itself, past the proxy.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
