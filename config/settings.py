@@ -68,6 +68,10 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Failures are counted by the client's address: behind the proxy, the one it appends to X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "servicing.client_ip.client_ip"
+# The proxies whose X-Forwarded-For is believed: the TLS proxy on this machine, by default.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
