@@ -118,6 +118,62 @@ def test_env_example_reads_as_django_environ_reads_the_env_file(monkeypatch):
     assert "servicing.example.com" in env.list("ALLOWED_HOSTS")
 
 
+def systemd_reads(text: str) -> dict[str, str]:
+    """An EnvironmentFile as systemd reads it (systemd.exec(5), src/basic/env-file.c), for the
+    lines env.example uses: `#` comments; a value unquoted (a backslash takes the next character
+    as it is, trailing blanks dropped), in single quotes (as it is) or in double quotes (a
+    backslash escapes only a quote, backslash, backquote or dollar)."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        key, _, raw = line.partition("=")
+        value, i = "", 0
+        raw = raw.lstrip()
+        while i < len(raw):
+            c = raw[i]
+            if c == "'":
+                end = raw.index("'", i + 1)
+                value += raw[i + 1 : end]
+                i = end + 1
+            elif c == '"':
+                i += 1
+                while raw[i] != '"':
+                    if raw[i] == "\\" and raw[i + 1] in '"\\`$':
+                        i += 1
+                    elif raw[i] == "\\":
+                        value += "\\"
+                        i += 1
+                    value += raw[i]
+                    i += 1
+                i += 1
+            elif c == "\\":
+                value += raw[i + 1]
+                i += 2
+            else:
+                value += c
+                i += 1
+        values[key.strip()] = value.rstrip()
+    return values
+
+
+def test_systemd_and_django_environ_read_the_env_file_alike(monkeypatch):
+    # systemd drops an unquoted backslash (so SERVICER_ADDRESS's \\n is quoted) and keeps quoted text.
+    assert systemd_reads("A=1 Main\\nX  \nB='1 Main\\nX'\nC=\"a \\\\ \\n\"") == {
+        "A": "1 MainnX",
+        "B": "1 Main\\nX",
+        "C": "a \\ \\n",
+    }
+    text = (DEPLOY / "env.example").read_text()
+    read = {}
+    monkeypatch.setattr(environ.Env, "ENVIRON", read)
+    environ.Env.read_env(DEPLOY / "env.example")
+    systemd = systemd_reads(text)
+    assert set(systemd) == set(read)
+    assert {k: v for k, v in systemd.items() if read[k] != v} == {}
+
+
 @pytest.mark.parametrize("script", ["deploy/backup", "deploy/restore", "bin/setup"])
 def test_the_scripts_parse_and_stop_at_the_first_error(script):
     path = ROOT / script
@@ -215,6 +271,31 @@ def test_a_backup_restores_into_an_empty_database_and_its_ledger_verifies(tmp_pa
         )
         assert again.returncode == 2
         assert "is not empty" in again.stderr
+
+        # A backup whose note rows disagree with their ledger restores, and says so: exit 1.
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE notes_note SET principal_outstanding = principal_outstanding + 1")
+        differing = subprocess.run(
+            [str(DEPLOY / "backup"), str(tmp_path / "backups")],
+            env=base | {"DATABASE_URL": _url(connection.settings_dict["NAME"]), "MEDIA_ROOT": str(media)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE "{scratch}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{scratch}"')
+        verified = subprocess.run(
+            [str(DEPLOY / "restore"), differing.stdout.strip().splitlines()[-1]],
+            env=into | {"MEDIA_ROOT": str(tmp_path / "media-3")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert verified.returncode == 1, verified.stdout + verified.stderr
+        assert "principal_outstanding: row" in verified.stdout
+        assert "verify_ledger did not pass" in verified.stderr
 
         # A damaged backup is refused before anything is restored.
         with (folder / "media.tar.gz").open("ab") as f:
