@@ -198,6 +198,24 @@ def test_behind_the_proxy_failed_logins_count_by_the_address_it_forwards(setting
     assert settings.AXES_CLIENT_IP_CALLABLE == "servicing.client_ip.client_ip"
 
 
+def test_behind_the_proxy_one_address_failing_does_not_lock_the_user_out_elsewhere(client, staff):
+    """Five failures from one client (through the proxy, at 127.0.0.1) lock that client only."""
+    from django.urls import reverse
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("login"),
+            {"username": "servicer", "password": "wrong"},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )
+    right = {"username": "servicer", "password": "pw-servicer-1"}
+    there = client.post(reverse("login"), right, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert there.status_code == 429
+    here = client.post(reverse("login"), right, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4")
+    assert here.status_code == 302 and here.url == reverse("dashboard")
+
+
 def _url(name: str) -> str:
     s = connection.settings_dict
     user = quote(s["USER"] or "", safe="")
