@@ -315,6 +315,20 @@ def test_a_backup_restores_into_an_empty_database_and_its_ledger_verifies(tmp_pa
         assert "principal_outstanding: row" in verified.stdout
         assert "verify_ledger did not pass" in verified.stderr
 
+        # A backup that fails half-way (here: no MEDIA_ROOT) leaves no folder behind.
+        before = sorted((tmp_path / "backups").iterdir())
+        failed = subprocess.run(
+            [str(DEPLOY / "backup"), str(tmp_path / "backups")],
+            env=base
+            | {"DATABASE_URL": _url(connection.settings_dict["NAME"]), "MEDIA_ROOT": str(tmp_path / "no-such")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert failed.returncode != 0
+        assert "backup: failed" in failed.stderr
+        assert sorted((tmp_path / "backups").iterdir()) == before
+
         # A damaged backup is refused before anything is restored.
         with (folder / "media.tar.gz").open("ab") as f:
             f.write(b"damage")
