@@ -68,6 +68,10 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Failures are counted by the client's address: behind the proxy, the one it appends to X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "servicing.client_ip.client_ip"
+# The proxies whose X-Forwarded-For is believed: the TLS proxy on this machine, by default.
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -218,12 +222,15 @@ CONTENT_SECURITY_POLICY = {
 # History is read, never reverted from: a change goes through its form and service (rules, four-eyes).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
+# With DEBUG off the site is served over https only, behind a TLS proxy that sets X-Forwarded-Proto
+# (SECURE_PROXY_SSL_HEADER): plain-HTTP requests are redirected, cookies go over https only, and
+# browsers are told (HSTS) to use https for a year.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # A monitor may poll /health/ over plain HTTP on the machine itself, past the proxy.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
