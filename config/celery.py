@@ -6,10 +6,12 @@ never rewrite one: there admins see them, edit a time or pause one, and the edit
 are in TIME_ZONE.
 """
 
+import logging
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -34,3 +36,19 @@ def install_schedules(**kwargs) -> None:
     from servicing.schedules import install_missing
 
     install_missing(app, app.conf.beat_schedule)
+
+
+# A worker that starts takes up the job runs its node held when it died (a node starts again only
+# once its earlier process is gone), and any other run whose heartbeat has gone stale.
+@worker_ready.connect
+def take_up_dead_runs(sender=None, **kwargs) -> None:
+    from django.db import connection
+
+    from servicing.tasks import take_up_dead
+
+    try:
+        take_up_dead(node=getattr(sender, "hostname", None))
+    except Exception:  # noqa: BLE001 - the worker serves anyway; the next scheduled close takes them up
+        logging.getLogger(__name__).exception("dead job runs not taken up at worker start")
+    finally:
+        connection.close()  # the main process keeps no connection its pool's children would inherit
