@@ -76,8 +76,15 @@ def finish(run: JobRun, *, alert: bool = True) -> JobRun:
     run.state = State.FAILED if run.failures else State.FINISHED
     run.save()
     if run.state == State.FAILED and alert:
-        transaction.on_commit(lambda: alerts.job_run_failed(run))
+        transaction.on_commit(lambda: _alert(run))
     return run
+
+
+def _alert(run: JobRun) -> None:
+    try:
+        alerts.job_run_failed(run)
+    except Exception:  # noqa: BLE001 - the run's record is the truth; a broken alert must not fail the job
+        log.exception("alert for job run %s not sent", run.pk)
 
 
 def beat(run_id: int) -> bool:
