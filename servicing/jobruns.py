@@ -137,24 +137,30 @@ def dead_runs(*, node: str | None = None, now=None) -> Q:
 
 def abandon_dead(*, node: str | None = None) -> list[JobRun]:
     """Mark dead runs (see `dead_runs`) *abandoned*, ended now with a failure saying why, and return
-    them. Each is taken by one conditional update, so two workers calling this at once never both
-    take the same run; a run whose heartbeat was renewed meanwhile is alive and left alone."""
+    the ones this call took (see `abandon`)."""
     now = timezone.now()
-    taken = []
-    for run in JobRun.objects.filter(dead_runs(node=node, now=now)).order_by("pk"):
-        since = run.heartbeat_at or run.started_at
-        if node and run.worker.startswith(f"{node}:"):
-            why = f"its worker {run.worker} died: node {node} started again (last heartbeat {_at(since)})"
-        else:
-            why = f"its worker {run.worker or '(unknown)'} died: no heartbeat since {_at(since)}"
-        failures = [*(run.failures or []), {"error": f"abandoned: {why}"}]
-        same = JobRun.objects.filter(pk=run.pk, state=State.RUNNING)
-        same = same.filter(heartbeat_at=run.heartbeat_at) if run.heartbeat_at else same.filter(heartbeat_at=None)
-        if same.update(state=State.ABANDONED, finished_at=now, failures=failures) == 1:
-            run.state, run.finished_at, run.failures = State.ABANDONED, now, failures
-            log.warning("job run %s (%s) abandoned: %s", run.pk, run.job, why)
-            taken.append(run)
-    return taken
+    candidates = JobRun.objects.filter(dead_runs(node=node, now=now)).order_by("pk")
+    return [run for run in candidates if abandon(run, node=node, now=now)]
+
+
+def abandon(run: JobRun, *, node: str | None = None, now=None) -> bool:
+    """Take a dead run, as read: one conditional update, so of two workers taking it at once only
+    one does, and a run whose heartbeat was renewed since it was read (alive after all) is left."""
+    now = now or timezone.now()
+    since = run.heartbeat_at or run.started_at
+    if node and run.worker.startswith(f"{node}:"):
+        why = f"its worker {run.worker} died: node {node} started again (last heartbeat {_at(since)})"
+    else:
+        why = f"its worker {run.worker or '(unknown)'} died: no heartbeat since {_at(since)}"
+    failures = [*(run.failures or []), {"error": f"abandoned: {why}"}]
+    same = JobRun.objects.filter(pk=run.pk, state=State.RUNNING, heartbeat_at=run.heartbeat_at)
+    if run.heartbeat_at is None:
+        same = JobRun.objects.filter(pk=run.pk, state=State.RUNNING, heartbeat_at__isnull=True)
+    if same.update(state=State.ABANDONED, finished_at=now, failures=failures) != 1:
+        return False
+    run.state, run.finished_at, run.failures = State.ABANDONED, now, failures
+    log.warning("job run %s (%s) abandoned: %s", run.pk, run.job, why)
+    return True
 
 
 def is_stale(run: JobRun, *, now=None) -> bool:
