@@ -98,7 +98,7 @@ def _beat_until(run_id: int, every: float, stop: threading.Event) -> None:
         while not stop.wait(every):
             try:
                 if not beat(run_id):
-                    log.warning("job run %s is no longer running (abandoned?): its heartbeat stops", run_id)
+                    log.warning("job run %s not running (ended, abandoned, uncommitted): its heartbeat stops", run_id)
                     return
             except Exception:  # noqa: BLE001 - a missed beat must not stop the job; the next one tries again
                 log.exception("heartbeat of job run %s not recorded", run_id)
