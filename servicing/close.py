@@ -37,7 +37,8 @@ def close_books(
     The run ends *failed* when a note could not be closed (its failures name each note), and the
     staff are told unless `alert` is off (the task turns it off when it will retry those notes). A
     close stopped by an error of its own (its time limit, the database gone) ends failed with that
-    error, and the error goes on; a close whose worker is killed is found abandoned (servicing.jobruns).
+    error, the staff are told, and the error goes on; a close whose worker is killed is found
+    abandoned (servicing.jobruns).
     """
     through = through or clock.yesterday()
     run = jobruns.start(JOB, through=through, by=by, retry_of=retry_of)
@@ -47,7 +48,7 @@ def close_books(
     except BaseException as exc:
         run.failures.append({"error": f"stopped: {type(exc).__name__}: {exc}"[:1000]})
         try:
-            jobruns.finish(run, alert=alert)
+            jobruns.finish(run)  # told at once, whatever follows: no retry of the notes will mend this
         except Exception:  # noqa: BLE001 - the database is gone: the run goes stale and is found abandoned
             log.exception("close run %s could not be recorded as stopped", run.pk)
         raise
