@@ -34,3 +34,24 @@ def install_schedules(**kwargs) -> None:
     from servicing.schedules import install_missing
 
     install_missing(app, app.conf.beat_schedule)
+
+
+# A worker that starts takes up the job runs its node held when it died (a node starts again only
+# once its earlier process is gone), and any other run whose heartbeat has gone stale.
+from celery.signals import worker_ready  # noqa: E402
+
+
+@worker_ready.connect
+def take_up_dead_runs(sender=None, **kwargs) -> None:
+    import logging
+
+    from django.db import connection
+
+    from servicing.tasks import take_up_dead
+
+    try:
+        take_up_dead(node=getattr(sender, "hostname", None))
+    except Exception:  # noqa: BLE001 - the worker serves anyway; the next scheduled close takes them up
+        logging.getLogger(__name__).exception("dead job runs not taken up at worker start")
+    finally:
+        connection.close()  # the main process keeps no connection its pool's children would inherit

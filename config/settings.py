@@ -197,6 +197,12 @@ CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT
 CELERY_TASK_SOFT_TIME_LIMIT = TASK_TIME_LIMIT - max(TASK_TIME_LIMIT // 10, 1)
 # /health/ fails when the latest finished close is older than this (the close runs daily at 00:30).
 HEALTH_CLOSE_MAX_AGE_HOURS = env.int("HEALTH_CLOSE_MAX_AGE_HOURS", default=36)
+# A job run's worker renews its heartbeat this often (seconds); a run whose heartbeat is older than
+# JOB_STALE_SECONDS is dead: marked abandoned and its job queued again (servicing.jobruns).
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=30)
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=120)
+if not 0 < JOB_HEARTBEAT_SECONDS < JOB_STALE_SECONDS:
+    raise ImproperlyConfigured("JOB_STALE_SECONDS must be more than JOB_HEARTBEAT_SECONDS, which must be more than 0")
 
 # A login lasts a working day (seconds), and ends when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=9 * 3600)

@@ -341,9 +341,18 @@ class AccelerationAdmin(ReadOnlyAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyAdmin):
-    # When it finished is on the run's page: without it the list fits a laptop's screen.
-    list_display = ["job", "started_at", "through", "notes_processed", "entries_posted", "failure_count", "counts"]
-    list_filter = ["job"]
+    # When it finished, its worker and heartbeat are on the run's page: without them the list fits a laptop's screen.
+    list_display = [
+        "job",
+        "state",
+        "started_at",
+        "through",
+        "notes_processed",
+        "entries_posted",
+        "failure_count",
+        "counts",
+    ]
+    list_filter = ["job", "state"]
 
     @admin.display(description="Summary")
     def counts(self, run):

@@ -40,7 +40,7 @@ def job_run_failed(run) -> bool:
     ]
     if len(failures) > SHOWN:
         lines.append(f"- and {len(failures) - SHOWN} more")
-    lines += ["", f"Job runs: {settings.SITE_URL.rstrip('/')}{reverse('jobs')}"]
+    lines += ["", f"Job runs: {settings.SITE_URL.rstrip('/')}{reverse('servicing:jobs')}"]
     return _send(f"Job run failed: {run.job} ({len(failures)} failure(s))", lines)
 
 

@@ -23,10 +23,40 @@ log = logging.getLogger(__name__)
 JOB = "close_books"
 
 
-def close_books(*, through: date | None = None, by=None, note_ids=None, batch_size: int = 500) -> JobRun:
-    """Post every note through the end of `through` (default: yesterday in TIME_ZONE)."""
+def close_books(
+    *,
+    through: date | None = None,
+    by=None,
+    note_ids=None,
+    batch_size: int = 500,
+    retry_of: JobRun | None = None,
+    alert: bool = True,
+) -> JobRun:
+    """Post every note through the end of `through` (default: yesterday in TIME_ZONE).
+
+    The run ends *failed* when a note could not be closed (its failures name each note), and the
+    staff are told unless `alert` is off (the task turns it off when it will retry those notes). A
+    close stopped by an error of its own (its time limit, the database gone) ends failed with that
+    error, the staff are told, and the error goes on; a close whose worker is killed is found
+    abandoned (servicing.jobruns).
+    """
     through = through or clock.yesterday()
-    run = jobruns.start(JOB, through=through, by=by)
+    run = jobruns.start(JOB, through=through, by=by, retry_of=retry_of)
+    try:
+        with jobruns.running(run):
+            _close_all(run, through, by, note_ids, batch_size)
+    except BaseException as exc:
+        run.failures.append({"error": f"stopped: {type(exc).__name__}: {exc}"[:1000]})
+        try:
+            jobruns.finish(run)  # told at once, whatever follows: no retry of the notes will mend this
+        except Exception:  # noqa: BLE001 - the database is gone: the run goes stale and is found abandoned
+            log.exception("close run %s could not be recorded as stopped", run.pk)
+        raise
+    jobruns.finish(run, alert=alert)
+    return run
+
+
+def _close_all(run: JobRun, through: date, by, note_ids, batch_size: int) -> None:
     behind = Q(closed_through__isnull=True) | Q(closed_through__lt=through)
     started = Q(accrues_from__isnull=True, agreement_date__lte=through) | Q(accrues_from__lte=through)
     pending = Note.objects.filter(behind, started)
@@ -52,8 +82,6 @@ def close_books(*, through: date | None = None, by=None, note_ids=None, batch_si
                     run.failures.append({"note": pk, "error": f"{type(exc).__name__}: {exc}"})
     if note_ids is None:
         run.summary["warrants_expired"] = warrants_expire(through=through)
-    jobruns.finish(run)
-    return run
 
 
 @contextmanager

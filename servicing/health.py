@@ -68,24 +68,30 @@ def check_storage() -> dict:
 
 
 def check_close() -> dict:
-    """The latest finished close is recent (HEALTH_CLOSE_MAX_AGE_HOURS); with no notes, none is needed."""
+    """The latest close that ended (finished, failed or abandoned; one still running is not yet an
+    answer) finished, and recently (HEALTH_CLOSE_MAX_AGE_HOURS); with no notes, none is needed."""
     from notes.models import Note
     from servicing.models import JobRun
 
     hours = settings.HEALTH_CLOSE_MAX_AGE_HOURS
     try:
-        finished = (
-            JobRun.objects.filter(job=CLOSE_JOB, finished_at__isnull=False)
-            .order_by("-finished_at")
-            .values_list("finished_at", flat=True)
+        latest = (
+            JobRun.objects.filter(job=CLOSE_JOB)
+            .exclude(state=JobRun.State.RUNNING)
+            .order_by("-finished_at", "-pk")
+            .values("state", "finished_at")
             .first()
         )
-        if finished is None and not Note.objects.exists():
+        if latest is None and not Note.objects.exists():
             return {"ok": True, "needed": False}
     except Exception as error:  # noqa: BLE001
         return failed(error)
-    entry = {"max_age_hours": hours, "finished_at": finished.isoformat() if finished else None}
-    return {"ok": finished is not None and timezone.now() - finished <= timedelta(hours=hours), **entry}
+    if latest is None:
+        return {"ok": False, "max_age_hours": hours, "state": None, "finished_at": None}
+    finished = latest["finished_at"]
+    recent = timezone.now() - finished <= timedelta(hours=hours)
+    entry = {"max_age_hours": hours, "state": latest["state"], "finished_at": finished.isoformat()}
+    return {"ok": latest["state"] == JobRun.State.FINISHED and recent, **entry}
 
 
 CHECKS = {"database": check_database, "redis": check_redis, "storage": check_storage, "close": check_close}

@@ -231,20 +231,21 @@ def _record_id(r: Reminder) -> int:
     return int(r.key.rsplit(":", 1)[1])
 
 
-def reminders_run(*, today: date | None = None) -> JobRun:
+def reminders_run(*, today: date | None = None, retry_of: JobRun | None = None) -> JobRun:
     """Record today's new reminders and e-mail every reminder not yet e-mailed, once."""
     today = today or clock.today()
-    run = jobruns.start(JOB, through=today)
-    found = reminders_found(today)
-    known = set(Reminder.objects.filter(key__in=[r.key for r in found]).values_list("key", flat=True))
-    Reminder.objects.bulk_create(found, ignore_conflicts=True)  # a key already there is not found again
-    closed = close_ended(today, [r.key for r in found])  # before e-mailing: what ended is not sent
-    emailed = 0
-    try:
-        emailed = _email_unsent()
-    except (smtplib.SMTPException, OSError) as e:
-        log.warning("reminder e-mail failed: %s", e)
-        run.failures.append({"error": f"{type(e).__name__}: {e}"})  # left unsent: the next run tries again
+    run = jobruns.start(JOB, through=today, retry_of=retry_of)
+    with jobruns.running(run):  # its heartbeat, while a slow mail server holds it
+        found = reminders_found(today)
+        known = set(Reminder.objects.filter(key__in=[r.key for r in found]).values_list("key", flat=True))
+        Reminder.objects.bulk_create(found, ignore_conflicts=True)  # a key already there is not found again
+        closed = close_ended(today, [r.key for r in found])  # before e-mailing: what ended is not sent
+        emailed = 0
+        try:
+            emailed = _email_unsent()
+        except (smtplib.SMTPException, OSError) as e:
+            log.warning("reminder e-mail failed: %s", e)
+            run.failures.append({"error": f"{type(e).__name__}: {e}"})  # left unsent: the next run tries again
     run.summary = {"found": len([r for r in found if r.key not in known]), "closed": closed, "emailed": emailed}
     jobruns.finish(run)
     return run

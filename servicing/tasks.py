@@ -9,19 +9,28 @@ STATEMENT_TIME_LIMIT; the soft one a tenth earlier), so a stalled SMTP server or
 holds a worker for ever: a statement stopped at its soft limit is recorded failed and retried.
 """
 
+import logging
 from datetime import date
 
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
-from servicing import clock, imports
+from servicing import clock, imports, jobruns
+from servicing.close import JOB as CLOSE_JOB
 from servicing.close import close_books
 from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
+from servicing.models import JobRun
+from servicing.reminders import JOB as REMINDERS_JOB
 from servicing.reminders import reminders_run
 
+log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError,)
+# A close with failed notes is retried for them this many times, CLOSE_RETRY_SECONDS later, then
+# twice as long each time (10, 20, 40 minutes): a note broken by a passing cause closes the same night.
+CLOSE_RETRIES = 3
+CLOSE_RETRY_SECONDS = 600
 
 
 def limits(hard: int) -> dict:
@@ -29,19 +38,51 @@ def limits(hard: int) -> dict:
     return {"time_limit": hard, "soft_time_limit": hard - max(hard // 10, 1)}
 
 
+class CloseFailed(Exception):
+    """A close ended with notes it could not close (the run's failures say which and why)."""
+
+
 @shared_task(
-    acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, **limits(settings.CLOSE_TIME_LIMIT)
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+    **limits(settings.CLOSE_TIME_LIMIT),
 )
-def close_books_task(through: str | None = None) -> dict:
-    run = close_books(through=date.fromisoformat(through) if through else None)
-    return {"run": run.pk, "notes": run.notes_processed, "entries": run.entries_posted, "failures": len(run.failures)}
+def close_books_task(self, through: str | None = None, note_ids: list[int] | None = None, retry_of=None) -> dict:
+    """The close. A scheduled one first takes up the runs of workers that died. A close with
+    failed notes fails, after recording its run, and is retried for those notes only, up to
+    CLOSE_RETRIES times, 10, 20, then 40 minutes later; each retry is a run of its own (`retry_of`).
+    The staff are e-mailed once, by the run no retry follows."""
+    if note_ids is None and retry_of is None:
+        take_up_dead()
+    retry_follows = not self.request.is_eager and self.request.retries < CLOSE_RETRIES
+    run = close_books(
+        through=date.fromisoformat(through) if through else None,
+        note_ids=note_ids,
+        retry_of=JobRun.objects.filter(pk=retry_of).first() if retry_of else None,
+        alert=not retry_follows,
+    )
+    failed = sorted({f["note"] for f in run.failures if "note" in f})
+    if run.failures:
+        error = CloseFailed(f"close run {run.pk} through {run.through}: {len(run.failures)} failure(s), notes {failed}")
+        if retry_follows:
+            raise self.retry(
+                kwargs={"through": run.through.isoformat(), "note_ids": failed, "retry_of": run.pk},
+                countdown=CLOSE_RETRY_SECONDS * 2**self.request.retries,
+                max_retries=CLOSE_RETRIES,
+                exc=error,
+            )
+        raise error
+    return {"run": run.pk, "notes": run.notes_processed, "entries": run.entries_posted, "failures": 0}
 
 
 @shared_task(
     acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, **limits(settings.TASK_TIME_LIMIT)
 )
-def reminders_task() -> dict:
-    run = reminders_run()
+def reminders_task(retry_of=None) -> dict:
+    run = reminders_run(retry_of=JobRun.objects.filter(pk=retry_of).first() if retry_of else None)
     return {"run": run.pk, **run.summary}
 
 
@@ -76,3 +117,25 @@ def import_step_task(run_id: int, commit: bool, user_id: int) -> str:
     """Check or import an uploaded CSV file as the user who started the step (servicing.imports):
     safe to run twice, as a second import of the same file creates nothing."""
     return imports.step(run_id, commit=commit, by=get_user_model().objects.get(pk=user_id)).status
+
+
+def take_up(runs: list[JobRun]) -> None:
+    """Queue again the job of each abandoned run, as a retry of it: the close through the same day
+    (safe to run twice: it skips what the dead worker posted), the reminders (claimed once). A
+    statement run's deliveries are taken up by the daily statements task (retry_due)."""
+    for run in runs:
+        if run.job == CLOSE_JOB:
+            kwargs = {"through": run.through.isoformat() if run.through else None, "retry_of": run.pk}
+            transaction.on_commit(lambda kwargs=kwargs: close_books_task.apply_async(kwargs=kwargs))
+        elif run.job == REMINDERS_JOB:
+            transaction.on_commit(lambda pk=run.pk: reminders_task.apply_async(kwargs={"retry_of": pk}))
+        else:
+            log.warning("abandoned job run %s (%s) is taken up by its next schedule", run.pk, run.job)
+
+
+def take_up_dead(*, node: str | None = None) -> list[JobRun]:
+    """Abandon the dead runs (with `node`, every run that node held: it has started again) and queue
+    their jobs again. Called as a worker starts (config/celery.py) and by each scheduled close."""
+    runs = jobruns.abandon_dead(node=node)
+    take_up(runs)
+    return runs

@@ -31,7 +31,7 @@ from notes.models import (
     WarrantAssignment,
     WarrantExercise,
 )
-from servicing import approvals, clock, documents, lifecycle, services
+from servicing import approvals, clock, documents, jobruns, lifecycle, services
 from servicing import reminders as reminding
 from servicing.dashboard import dashboard as dashboard_data
 from servicing.deliveries import statements_run
@@ -431,6 +431,9 @@ def reminders(request):
 def jobs(request):
     require(request.user, "servicing.view_jobrun")
     page = Paginator(JobRun.objects.select_related("started_by"), 50).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for run in page:
+        run.stale = jobruns.is_stale(run, now=now)  # said running, but its worker stopped beating
     return render(request, "servicing/jobs.html", {"page": page, "section": "operations"})
 
 

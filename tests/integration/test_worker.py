@@ -1,6 +1,7 @@
 """The monthly cycle on the real parts: a Celery worker on Redis posts the close and e-mails the
 statements through an SMTP server; failures and a killed worker lose and repeat nothing."""
 
+import time
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal as D
@@ -20,6 +21,7 @@ from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 FEBRUARY = date(2024, 2, 1)
+LONG_VISIBILITY = 3600  # Redis hands a dead worker's task out again only after an hour, as in production
 
 
 def attachment(message) -> bytes:
@@ -45,7 +47,7 @@ def due_again() -> list[int]:
 def close_on_worker(through: date, log):
     close_books_task.delay(through.isoformat())
     wait_for(
-        lambda: JobRun.objects.filter(job="close_books", through=through, finished_at__isnull=False).exists(),
+        lambda: JobRun.objects.filter(job="close_books", through=through, state="finished").exists(),
         what=f"the close through {through}",
         log=log,
     )
@@ -116,7 +118,10 @@ def test_a_worker_killed_mid_statement_run_leaves_a_rerun_that_sends_each_statem
     assert Counter(m["To"] for m in mailbox.messages) == {f"holder{i:02d}@example.com": 1 for i in range(6)}
 
 
-def test_a_worker_killed_mid_close_leaves_a_rerun_that_posts_everything_once(issuer, holder, broker, worker):
+@pytest.mark.parametrize("worker_env", [{"CELERY_VISIBILITY_TIMEOUT": str(LONG_VISIBILITY)}])
+def test_a_worker_killed_mid_close_leaves_a_run_abandoned_and_the_close_completed_by_the_next_worker_start(
+    issuer, holder, broker, worker, worker_env
+):
     # Notes created in bulk, never posted: the first close replays each from its agreement date.
     start = date(2024, 1, 10)
     Note.objects.bulk_create(
@@ -138,12 +143,40 @@ def test_a_worker_killed_mid_close_leaves_a_rerun_that_posts_everything_once(iss
     worker.kill()
     posted = Note.objects.filter(closed_through=through).count()
     assert 0 < posted < 2500, "the close finished before the worker was killed: nothing was tested"
+    killed = JobRun.objects.get(job="close_books")
+    assert killed.state == "running" and killed.worker.startswith("test-")  # as the dead worker left it
 
-    wait_for(broker.overdue, what="the dead worker's close to be overdue")
+    worker.start()  # the same node again: its earlier process is dead, and so is the run it held
+    wait_for(
+        lambda: JobRun.objects.filter(retry_of=killed).exclude(state="running").exists(),
+        timeout=300,  # far below the visibility timeout: the take-up, not Redis, brings the close back
+        what="the abandoned close to be taken up",
+        log=worker.log,
+    )
+    killed.refresh_from_db()
+    assert killed.state == "abandoned" and killed.finished_at is not None
+    assert "started again" in killed.failures[-1]["error"]
+    retry = JobRun.objects.get(retry_of=killed)
+    assert (retry.state, retry.through, retry.failures) == ("finished", through, [])
+    assert retry.notes_processed == 2500 - posted  # what the dead worker posted was skipped
+    # Only the dead worker's task is left, held by Redis until its visibility timeout: it never came back.
+    wait_for(lambda: broker.client.hlen("unacked") == 1, what="the take-up's task to be acknowledged")
+    assert sum(broker.client.llen(key) for key in broker.client.scan_iter(_type="list")) == 0
+    assert_everything_posted_once(through)
+
+    # An hour later Redis hands the dead worker's task out again: it finds everything posted.
+    (tag,) = broker.client.zrange("unacked_index", 0, -1)
+    broker.client.zadd("unacked_index", {tag: time.time() - 2 * LONG_VISIBILITY})
+    worker.stop()
     worker.start()
-    close_on_worker(through, worker.log)
-    # The dead worker's close came back when the worker started again, and ran again.
-    wait_for(broker.idle, timeout=150, what="the dead worker's close to come back and be done", log=worker.log)
+    wait_for(broker.idle, timeout=150, what="the dead worker's task to come back and be done", log=worker.log)
+    late = JobRun.objects.exclude(pk__in=[killed.pk, retry.pk]).get()
+    assert (late.state, late.retry_of, late.notes_processed, late.entries_posted) == ("finished", None, 0, 0)
+    assert JobRun.objects.count() == 3
+    assert_everything_posted_once(through)
+
+
+def assert_everything_posted_once(through: date):
     assert Note.objects.filter(closed_through=through).count() == 2500
     keys = Counter(LedgerEntry.objects.exclude(kind="reversal").values_list("note", "kind", "account", "key"))
     assert max(keys.values()) == 1  # no entry posted twice

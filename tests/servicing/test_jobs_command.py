@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from servicing.close import close_books
 from servicing.models import JobRun
@@ -22,7 +23,7 @@ def started(run, at):
     JobRun.objects.filter(pk=run.pk).update(started_at=at)
 
 
-def test_a_finished_close_a_failed_run_and_an_unfinished_one_are_said_in_words(make_note, staff):
+def test_every_state_is_said_in_words(make_note, staff):
     make_note()
     close = close_books(through=date(2024, 1, 31))
     started(close, datetime(2024, 2, 1, 0, 30, tzinfo=UTC))
@@ -36,29 +37,48 @@ def test_a_finished_close_a_failed_run_and_an_unfinished_one_are_said_in_words(m
         started_by=staff,
     )
     started(failed, datetime(2024, 2, 1, 6, 0, tzinfo=UTC))
-    hanging = JobRun.objects.create(job="close_books", through=date(2024, 2, 1))
-    started(hanging, datetime(2024, 2, 2, 0, 30, tzinfo=UTC))
-
-    header, newest, middle, oldest = jobs()
-    assert header == (
-        "Job          Started              Finished             Through     Notes  Entries  State"
-        "                By        What else"
+    abandoned = JobRun.objects.create(
+        job="close_books",
+        state="abandoned",
+        through=date(2024, 2, 1),
+        worker="celery@box:41",
+        finished_at=datetime(2024, 2, 2, 1, 0, tzinfo=UTC),
     )
-    assert newest.startswith("close_books") and "2024-02-01" in newest and "not finished" in newest
-    assert middle.startswith("reminders") and "failed (2 failures)" in middle and "servicer" in middle
-    assert "found: 3; closed: 0; emailed: 0" in middle
-    assert oldest.startswith("close_books") and "2024-01-31" in oldest
-    assert "failed" not in oldest and "not finished" not in oldest
-    # The close's one note, right-aligned under its heading.
-    notes_at = header.index("Notes")
-    assert oldest[notes_at : notes_at + len("Notes")] == "    1"
-    # Aligned: every column starts where its heading does.
+    started(abandoned, datetime(2024, 2, 2, 0, 30, tzinfo=UTC))
+    retry = JobRun.objects.create(
+        job="close_books", through=date(2024, 2, 1), retry_of=abandoned, heartbeat_at=timezone.now()
+    )
+    started(retry, timezone.now())
+    # Said running, but its worker stopped beating ten minutes ago: more than JOB_STALE_SECONDS.
+    silent = JobRun.objects.create(
+        job="reminders", through=date(2024, 2, 2), heartbeat_at=timezone.now() - timedelta(minutes=10)
+    )
+    silent_beat = timezone.localtime(silent.heartbeat_at)
+    started(silent, timezone.now() - timedelta(minutes=11))
+
+    header, newest, doubted, was_abandoned, middle, oldest = jobs()
+    assert header.split() == [
+        *("Run", "Job", "Started", "Finished", "Through", "Notes", "Entries", "State"),
+        *("Retry", "of", "Worker", "By", "What", "else"),
+    ]
     state_at = header.index("State")
-    assert [line[state_at:].split("  ")[0] for line in (newest, middle, oldest)] == [
-        "not finished",
+    said = [line[state_at:].split("  ")[0] for line in (newest, doubted, was_abandoned, middle, oldest)]
+    assert said == [
+        "running",
+        f"running? no heartbeat since {silent_beat:%H:%M}",
+        "abandoned",
         "failed (2 failures)",
         "finished",
     ]
+    retry_at = header.index("Retry of")
+    assert newest[retry_at : retry_at + len("Retry of")].strip() == str(abandoned.pk)
+    assert "celery@box:41" in was_abandoned
+    assert middle.split()[1] == "reminders" and "servicer" in middle
+    assert "found: 3; closed: 0; emailed: 0" in middle
+    assert oldest.split()[1] == "close_books" and "2024-01-31" in oldest
+    # The close's one note, right-aligned under its heading.
+    notes_at = header.index("Notes")
+    assert oldest[notes_at : notes_at + len("Notes")] == "    1"
 
 
 def test_limit_and_job_choose_the_runs(staff):
@@ -70,8 +90,8 @@ def test_limit_and_job_choose_the_runs(staff):
         started(run, base + timedelta(days=i))
     assert len(jobs("--limit", "2")) == 1 + 2
     lines = jobs("--job", "statements")
-    assert len(lines) == 1 + 2 and all(line.startswith("statements") for line in lines[1:])
-    assert lines[1].split()[1] == "2024-03-04"  # newest first
+    assert len(lines) == 1 + 2 and all(line.split()[1] == "statements" for line in lines[1:])
+    assert lines[1].split()[2] == "2024-03-04"  # newest first
     assert jobs("--job", "nothing") == ["No runs of 'nothing'."]
 
 

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 URL = "/health/"
 
 
-def closed(hours_ago: float) -> JobRun:
-    run = JobRun.objects.create(job="close_books", through=timezone.localdate())
-    JobRun.objects.filter(pk=run.pk).update(state="finished", finished_at=timezone.now() - timedelta(hours=hours_ago))
+def closed(hours_ago: float, state: str = "finished", **fields) -> JobRun:
+    run = JobRun.objects.create(job="close_books", through=timezone.localdate(), **fields)
+    JobRun.objects.filter(pk=run.pk).update(state=state, finished_at=timezone.now() - timedelta(hours=hours_ago))
     return run
 
 
@@ -42,7 +42,7 @@ def test_all_right_answers_200_with_one_entry_per_check(client, make_note, media
     assert set(body) == {"database", "redis", "storage", "close"}
     assert all(entry["ok"] is True for entry in body.values()), body
     assert body["redis"] == {"ok": True, "used": False}  # the embedded default: no broker
-    assert body["close"]["max_age_hours"] == 36
+    assert body["close"]["max_age_hours"] == 36 and body["close"]["state"] == "finished"
     assert list(media_root.iterdir()) == []  # the storage check's file is gone again
 
 
@@ -74,7 +74,24 @@ def test_notes_and_no_close_at_all_answers_503(client, make_note):
     make_note()
     response = client.get(URL)
     assert response.status_code == 503
-    assert response.json()["close"] == {"ok": False, "max_age_hours": 36, "finished_at": None}
+    assert response.json()["close"] == {"ok": False, "max_age_hours": 36, "state": None, "finished_at": None}
+
+
+@pytest.mark.parametrize("state", ["failed", "abandoned"])
+def test_a_latest_close_that_failed_or_was_abandoned_answers_503_until_a_later_one_finishes(client, make_note, state):
+    make_note()
+    closed(hours_ago=30)
+    bad = closed(hours_ago=2, state=state, failures=[{"note": 1, "error": "ValueError: broken"}])
+    JobRun.objects.create(job="close_books")  # its retry, still running: not yet an answer
+    response = client.get(URL)
+    assert response.status_code == 503
+    close = response.json()["close"]
+    assert (close["ok"], close["state"]) == (False, state)
+    assert "broken" not in response.content.decode()  # the failures stay on the job runs page
+    closed(hours_ago=1, retry_of=bad)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert (response.json()["close"]["ok"], response.json()["close"]["state"]) == (True, "finished")
 
 
 def test_storage_not_writable_answers_503(client, settings, tmp_path):

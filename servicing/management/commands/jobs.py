@@ -1,19 +1,22 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from servicing import jobruns
 from servicing.models import JobRun
 
 MOST = 1000  # runs listed at most
 
 
-def state(run: JobRun) -> str:
-    """What became of a run, in words."""
-    if run.finished_at is None:
-        return "not finished"
-    if run.failures:
+def state(run: JobRun, *, now=None) -> str:
+    """What became of a run, in words; a run said running whose heartbeat is stale is doubted."""
+    if run.state == JobRun.State.RUNNING:
+        if jobruns.is_stale(run, now=now):
+            return f"running? no heartbeat since {timezone.localtime(run.heartbeat_at or run.started_at):%H:%M}"
+        return "running"
+    if run.state == JobRun.State.FAILED:
         n = len(run.failures)
         return f"failed ({n} failure{'s' if n != 1 else ''})"
-    return "finished"
+    return run.state  # finished, abandoned
 
 
 def _when(moment) -> str:
@@ -33,7 +36,8 @@ def _limit(text: str) -> int:
 class Command(BaseCommand):
     help = (
         "List the most recent job runs (the close, reminders, statements), newest first, with what each did "
-        "and its state in words: finished, failed (N failures) or not finished."
+        "and its state in words: running, finished, failed (N failures) or abandoned (its worker died); a run "
+        'said running whose worker has stopped beating shows as "running? no heartbeat since HH:MM".'
     )
 
     def add_arguments(self, parser):
@@ -48,23 +52,28 @@ class Command(BaseCommand):
         if not runs:
             self.stdout.write(f"No runs{f' of {job[:40]!r}' if job else ''}.")
             return
-        header = ("Job", "Started", "Finished", "Through", "Notes", "Entries", "State", "By", "What else")
+        header = ("Run", "Job", "Started", "Finished", "Through", "Notes", "Entries", "State", "Retry of", "Worker")
+        header += ("By", "What else")
+        now = timezone.now()
         rows = [
             (
+                f"{run.pk}",
                 run.job,
                 _when(run.started_at),
                 _when(run.finished_at),
                 f"{run.through}" if run.through else "—",
                 f"{run.notes_processed:,}",
                 f"{run.entries_posted:,}",
-                state(run),
+                state(run, now=now),
+                f"{run.retry_of_id}" if run.retry_of_id else "—",
+                run.worker or "—",
                 run.started_by.get_username() if run.started_by else "—",
                 "; ".join(f"{k}: {v}" for k, v in (run.summary or {}).items()),
             )
             for run in runs
         ]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        numeric = {4, 5}  # right-aligned
+        numeric = {0, 5, 6, 8}  # right-aligned
         for r in [header, *rows]:
             cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
             self.stdout.write("  ".join(cells).rstrip())
