@@ -1,4 +1,5 @@
-"""E-mails to the staff (STAFF_EMAILS) when something needs a person: a job run that failed.
+"""E-mails to the staff (STAFF_EMAILS) when something needs a person: a job run that failed, a
+statement given up.
 
 An alert that cannot be sent is logged, never raised: the job's own record stays the truth.
 """
@@ -7,7 +8,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 log = logging.getLogger(__name__)
 SHOWN = 20  # failures listed in one e-mail at most
@@ -27,6 +28,17 @@ def _send(subject: str, lines: list[str]) -> bool:
     return True
 
 
+def _url(name: str, *args) -> str:
+    """The page's full address for staff; the site's own when the page is not there (an alert
+    still goes out)."""
+    site = settings.SITE_URL.rstrip("/")
+    try:
+        return f"{site}{reverse(name, args=args)}"
+    except NoReverseMatch:
+        log.warning("alert link to %s: no such page", name)
+        return f"{site}/"
+
+
 def job_run_failed(run) -> bool:
     """Tell the staff that a job run ended failed: what it did, its first failures, where to look."""
     failures = run.failures or []
@@ -40,7 +52,7 @@ def job_run_failed(run) -> bool:
     ]
     if len(failures) > SHOWN:
         lines.append(f"- and {len(failures) - SHOWN} more")
-    lines += ["", f"Job runs: {settings.SITE_URL.rstrip('/')}{reverse('jobs')}"]
+    lines += ["", f"Job runs: {_url('jobs')}"]
     return _send(f"Job run failed: {run.job} ({len(failures)} failure(s))", lines)
 
 
@@ -49,3 +61,29 @@ def _failure_words(failure) -> str:
         return str(failure)[:500]
     where = f"note {failure['note']}: " if "note" in failure else ""
     return f"{where}{str(failure.get('error', ''))[:500]}"
+
+
+def one_line(text, limit: int = 500) -> str:
+    """Record text as one line of plain text: every run of whitespace (line breaks included) one space."""
+    return " ".join(str(text).split())[:limit]
+
+
+def statement_given_up(delivery) -> bool:
+    """Tell the staff that a holder's statement was given up: who, which month, after how many
+    tries, the last error, and what to do. The holder's name is record text: one line, plain."""
+    holder, month = delivery.holder, delivery.month
+    name = one_line(holder.name, 80)
+    lines = [
+        f"The statement for {month:%B %Y} to {one_line(holder.name)} (holder {holder.pk}) was given up "
+        f"after {delivery.attempts} attempt(s).",
+        "",
+        f"Last error: {one_line(delivery.last_error) or '(none recorded)'}",
+        "",
+        "What to do: send it by post (its PDF, when it was made, is on the holder's page and the",
+        "statements page), or correct the holder's e-mail address and send it by hand: no run tries a",
+        "given-up statement again.",
+        "",
+        f"Holder: {_url('holders:detail', holder.pk)}",
+        f"Statements: {_url('servicing:statements')}",
+    ]
+    return _send(f"Statement given up: {name}, {month:%B %Y}", lines)
