@@ -679,7 +679,9 @@ class StatementOutcome(models.Model):
     delivery = models.ForeignKey(StatementDelivery, on_delete=models.PROTECT, related_name="outcomes")
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.WAITING)
     tries = models.PositiveSmallIntegerField(default=0, help_text="Tries made in this run.")
-    failed = models.PositiveSmallIntegerField(default=0, help_text="Tries that failed (each retried or given up).")
+    failed = models.PositiveSmallIntegerField(
+        default=0, help_text="Tries that failed and were retried (a last try that gives up is counted as given up)."
+    )
     error = models.TextField(blank=True, help_text="The last try's error.")
     queued_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

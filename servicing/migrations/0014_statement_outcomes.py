@@ -57,7 +57,8 @@ class Migration(migrations.Migration):
                 (
                     "failed",
                     models.PositiveSmallIntegerField(
-                        default=0, help_text="Tries that failed (each retried or given up)."
+                        default=0,
+                        help_text="Tries that failed and were retried (a last try that gives up is counted as given up).",
                     ),
                 ),
                 ("error", models.TextField(blank=True, help_text="The last try's error.")),

@@ -169,23 +169,33 @@ class Worker:
 
 
 @pytest.fixture
-def worker(broker, mailbox, media_root, tmp_path, settings):
+def worker_env():
+    """Environment variables a test gives its worker over those below (override it in the test)."""
+    return {}
+
+
+@pytest.fixture
+def worker(broker, mailbox, media_root, tmp_path, settings, worker_env):
     """A Celery worker process on the broker, this test's database and the mailbox. This process
     counts a delivery's claim as stale after as many seconds as the worker does."""
     settings.STATEMENT_CLAIM_SECONDS = CLAIM_SECONDS
     db = connection.settings_dict
     database = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = os.environ | {
-        "DATABASE_URL": database,
-        "CELERY_BROKER_URL": broker.url,
-        "EMAIL_URL": f"smtp://127.0.0.1:{mailbox.port}",
-        "MEDIA_ROOT": str(media_root),
-        "STATEMENT_RETRY_SECONDS": "1",
-        "STATEMENT_MAX_ATTEMPTS": "10",
-        "STATEMENT_CLAIM_SECONDS": str(CLAIM_SECONDS),
-        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_SECONDS),
-        "LOG_LEVEL": "INFO",
-    }
+    env = (
+        os.environ
+        | {
+            "DATABASE_URL": database,
+            "CELERY_BROKER_URL": broker.url,
+            "EMAIL_URL": f"smtp://127.0.0.1:{mailbox.port}",
+            "MEDIA_ROOT": str(media_root),
+            "STATEMENT_RETRY_SECONDS": "1",
+            "STATEMENT_MAX_ATTEMPTS": "10",
+            "STATEMENT_CLAIM_SECONDS": str(CLAIM_SECONDS),
+            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_SECONDS),
+            "LOG_LEVEL": "INFO",
+        }
+        | worker_env
+    )
     w = Worker(env, tmp_path / "worker.log")
     w.start()
     yield w
