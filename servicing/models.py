@@ -680,7 +680,7 @@ class StatementOutcome(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.WAITING)
     tries = models.PositiveSmallIntegerField(default=0, help_text="Tries made in this run.")
     failed = models.PositiveSmallIntegerField(
-        default=0, help_text="Tries that failed and were retried (a last try that gives up is counted as given up)."
+        default=0, help_text="Tries that failed and were retried (a last one that gives up counts as given up)."
     )
     error = models.TextField(blank=True, help_text="The last try's error.")
     queued_at = models.DateTimeField(auto_now_add=True)

@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
                     "failed",
                     models.PositiveSmallIntegerField(
                         default=0,
-                        help_text="Tries that failed and were retried (a last try that gives up is counted as given up).",
+                        help_text="Tries that failed and were retried (a last one that gives up counts as given up).",
                     ),
                 ),
                 ("error", models.TextField(blank=True, help_text="The last try's error.")),
