@@ -41,6 +41,7 @@ from servicing.models import (
     Prepayment,
     Reminder,
     StatementDelivery,
+    StatementOutcome,
     Waiver,
 )
 
@@ -431,6 +432,16 @@ class StatementDeliveryAdmin(HistoryAdmin, ReadOnlyAdmin):
     list_filter = ["status", "month"]
     search_fields = ["holder__name", "email", "last_error"]
     list_select_related = ["holder"]
+
+
+@admin.register(StatementOutcome)
+class StatementOutcomeAdmin(ReadOnlyAdmin):
+    """What each statement run did with each delivery it queued (its summary counts these)."""
+
+    list_display = ["run", "delivery", "outcome", "tries", "failed", "error", "queued_at", "finished_at"]
+    list_filter = ["outcome", "run__job"]
+    search_fields = ["delivery__holder__name", "error"]
+    list_select_related = ["run", "delivery__holder"]
 
 
 @admin.register(Reminder)

@@ -1,4 +1,5 @@
-"""E-mails to the staff (STAFF_EMAILS) when something needs a person: a job run that failed.
+"""E-mails to the staff (STAFF_EMAILS) when something needs a person: a job run that failed, a
+statement given up.
 
 An alert that cannot be sent is logged, never raised: the job's own record stays the truth.
 """
@@ -27,6 +28,11 @@ def _send(subject: str, lines: list[str]) -> bool:
     return True
 
 
+def _url(name: str, *args) -> str:
+    """The page's full address for staff (SITE_URL and the page's path)."""
+    return f"{settings.SITE_URL.rstrip('/')}{reverse(name, args=args)}"
+
+
 def job_run_failed(run) -> bool:
     """Tell the staff that a job run ended failed: what it did, its first failures, where to look."""
     failures = run.failures or []
@@ -40,7 +46,7 @@ def job_run_failed(run) -> bool:
     ]
     if len(failures) > SHOWN:
         lines.append(f"- and {len(failures) - SHOWN} more")
-    lines += ["", f"Job runs: {settings.SITE_URL.rstrip('/')}{reverse('servicing:jobs')}"]
+    lines += ["", f"Job runs: {_url('servicing:jobs')}"]
     return _send(f"Job run failed: {run.job} ({len(failures)} failure(s))", lines)
 
 
@@ -49,3 +55,29 @@ def _failure_words(failure) -> str:
         return str(failure)[:500]
     where = f"note {failure['note']}: " if "note" in failure else ""
     return f"{where}{str(failure.get('error', ''))[:500]}"
+
+
+def one_line(text, limit: int = 500) -> str:
+    """Record text as one line of plain text: every run of whitespace (line breaks included) one space."""
+    return " ".join(str(text).split())[:limit]
+
+
+def statement_given_up(delivery) -> bool:
+    """Tell the staff that a holder's statement was given up: who, which month, after how many
+    tries, the last error, and what to do. The holder's name is record text: one line, plain."""
+    holder, month = delivery.holder, delivery.month
+    name = one_line(holder.name, 80)
+    lines = [
+        f"The statement for {month:%B %Y} to {one_line(holder.name)} (holder {holder.pk}) was given up "
+        f"after {delivery.attempts} attempt(s).",
+        "",
+        f"Last error: {one_line(delivery.last_error) or '(none recorded)'}",
+        "",
+        "What to do: send it by post (its PDF, when it was made, is on the holder's page and the",
+        "statements page), or correct the holder's e-mail address and send it by hand: no run tries a",
+        "given-up statement again.",
+        "",
+        f"Holder: {_url('holders:detail', holder.pk)}",
+        f"Statements: {_url('servicing:statements')}",
+    ]
+    return _send(f"Statement given up: {name}, {month:%B %Y}", lines)

@@ -27,6 +27,10 @@ from servicing.models import JobRun
 
 log = logging.getLogger(__name__)
 State = JobRun.State
+# Jobs whose run fans out to tasks (servicing.deliveries: "statements", "statement_retries"): no one
+# worker holds such a run, so it has no heartbeat; it is running until every delivery it queued has
+# an outcome, and a delivery whose worker died is taken up by its claim expiring, not by abandoning.
+FANNED_OUT = ("statements", "statement_retries")
 
 
 def heartbeat_seconds() -> int:
@@ -132,7 +136,7 @@ def dead_runs(*, node: str | None = None, now=None) -> Q:
     dead = Q(heartbeat_at__lt=cut) | Q(heartbeat_at__isnull=True, started_at__lt=cut)
     if node:
         dead |= Q(worker__startswith=f"{node}:")
-    return Q(state=State.RUNNING) & dead
+    return Q(state=State.RUNNING) & dead & ~Q(job__in=FANNED_OUT)
 
 
 def abandon_dead(*, node: str | None = None) -> list[JobRun]:
@@ -165,7 +169,7 @@ def abandon(run: JobRun, *, node: str | None = None, now=None) -> bool:
 
 def is_stale(run: JobRun, *, now=None) -> bool:
     """A run said running whose heartbeat is older than JOB_STALE_SECONDS (not yet abandoned)."""
-    if run.state != State.RUNNING:
+    if run.state != State.RUNNING or run.job in FANNED_OUT:
         return False
     since = run.heartbeat_at or run.started_at
     return (now or timezone.now()) - since > timedelta(seconds=stale_seconds())

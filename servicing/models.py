@@ -642,6 +642,14 @@ class StatementDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    run = models.ForeignKey(
+        JobRun,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The run that holds it now: only its tasks try it (servicing.deliveries).",
+    )
 
     history = HistoricalRecords()
 
@@ -652,6 +660,39 @@ class StatementDelivery(models.Model):
 
     def __str__(self):
         return f"Statement {self.month:%Y-%m} to {self.holder}"
+
+
+class StatementOutcome(models.Model):
+    """What became of one delivery in one statement run (the month's, or a day's retries): waiting
+    while the run's task (and its retries) try it, then sent, given up, skipped (nothing to do:
+    already sent, not due, or another worker had it) or passed on (a later run took it up). Each
+    try is also in the delivery's history; here are the run's counts."""
+
+    class Outcome(models.TextChoices):
+        WAITING = "waiting", "waiting"
+        SENT = "sent", "sent"
+        GAVE_UP = "gave_up", "given up"
+        SKIPPED = "skipped", "skipped"
+        PASSED_ON = "passed_on", "passed on to a later run"
+
+    run = models.ForeignKey(JobRun, on_delete=models.PROTECT, related_name="statement_outcomes")
+    delivery = models.ForeignKey(StatementDelivery, on_delete=models.PROTECT, related_name="outcomes")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.WAITING)
+    tries = models.PositiveSmallIntegerField(default=0, help_text="Tries made in this run.")
+    failed = models.PositiveSmallIntegerField(
+        default=0, help_text="Tries that failed and were retried (a last one that gives up counts as given up)."
+    )
+    error = models.TextField(blank=True, help_text="The last try's error.")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "delivery"]
+        constraints = [models.UniqueConstraint(fields=["run", "delivery"], name="one_outcome_per_run_delivery")]
+        indexes = [models.Index(fields=["run", "outcome"], name="statementoutcome_run_outcome")]
+
+    def __str__(self):
+        return f"{self.delivery} in run {self.run_id}: {self.outcome}"
 
 
 class Reminder(models.Model):

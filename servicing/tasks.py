@@ -20,7 +20,7 @@ from django.db import OperationalError, transaction
 from servicing import clock, imports, jobruns
 from servicing.close import JOB as CLOSE_JOB
 from servicing.close import close_books
-from servicing.deliveries import retry_due, statement_deliver, statements_due, statements_run
+from servicing.deliveries import retries_run, statement_deliver, statements_due, statements_run
 from servicing.models import JobRun
 from servicing.reminders import JOB as REMINDERS_JOB
 from servicing.reminders import reminders_run
@@ -90,10 +90,16 @@ def reminders_task(retry_of=None) -> dict:
     acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, **limits(settings.TASK_TIME_LIMIT)
 )
 def statements_task() -> dict:
-    """Daily: the month's statement run once the close has billed it; and the retries now due."""
+    """Daily: the month's statement run once the close has billed it; and the retries now due, in a
+    run of their own (each a job run, with its outcomes)."""
     month = statements_due(clock.today())
     run = statements_run(month=month) if month else None
-    return {"run": run.pk if run else None, "retried": retry_due()}
+    retries = retries_run(besides=run)
+    return {
+        "run": run.pk if run else None,
+        "retries_run": retries.pk if retries else None,
+        "retried": retries.summary.get("queued", 0) if retries else 0,
+    }
 
 
 @shared_task(
@@ -104,8 +110,10 @@ def statements_task() -> dict:
     max_retries=10,
     **limits(settings.STATEMENT_TIME_LIMIT),
 )
-def send_statement_task(self, delivery_id: int) -> str:
-    outcome = statement_deliver(delivery_id)
+def send_statement_task(self, delivery_id: int, run_id: int | None = None) -> str:
+    """Try one delivery for the run that queued it (its retries too); a message queued before runs
+    held deliveries has no run id, and still works."""
+    outcome = statement_deliver(delivery_id, run_id)
     if outcome.retry_in and not self.request.is_eager:
         # The delivery records when it is due again; the daily run re-queues it if this is lost.
         raise self.retry(countdown=outcome.retry_in, max_retries=None)

@@ -11,7 +11,7 @@ import pytest
 
 from notes.models import Note
 from servicing import clock, engine
-from servicing.deliveries import retry_due, statements_run
+from servicing.deliveries import due, statements_run
 from servicing.models import JobRun, LedgerEntry, StatementDelivery
 from servicing.selectors import note_balances, note_events, note_terms
 from servicing.tasks import close_books_task
@@ -38,10 +38,8 @@ def holders_with_notes(make_note, count):
 
 
 def due_again() -> list[int]:
-    """The deliveries whose retry time has come or whose claim has expired (what `retry_due` queues)."""
-    found = []
-    retry_due(enqueue=found.append)  # outside a transaction: enqueued at once, here to a list
-    return found
+    """The deliveries whose retry time has come or whose claim has expired (what a run takes up)."""
+    return list(due().values_list("pk", flat=True))
 
 
 def close_on_worker(through: date, log):
@@ -91,6 +89,10 @@ def test_with_smtp_down_the_statement_fails_is_retried_and_arrives_once(make_not
     assert len(mailbox.messages) == 1
     delivery = StatementDelivery.objects.get()
     assert delivery.attempts >= 3 and delivery.last_error == ""
+    # The run's retries were its own: one delivery, failed tries, then sent, and the run finished.
+    run = JobRun.objects.get(job="statements")
+    assert (run.state, run.summary["queued"], run.summary["sent"]) == ("finished", 1, 1)
+    assert run.summary["failed"] == delivery.attempts - 1
 
 
 def test_a_worker_killed_mid_statement_run_leaves_a_rerun_that_sends_each_statement_once(
@@ -116,6 +118,11 @@ def test_a_worker_killed_mid_statement_run_leaves_a_rerun_that_sends_each_statem
     )
     wait_for(broker.idle, timeout=150, what="the dead worker's task and the rerun's to be done", log=worker.log)
     assert Counter(m["To"] for m in mailbox.messages) == {f"holder{i:02d}@example.com": 1 for i in range(6)}
+    # The rerun took up all six (the dead worker's claim expired, the others still queued): the first
+    # run passed them on, and its tasks, coming back, tried them no more.
+    first, rerun = JobRun.objects.filter(job="statements").order_by("pk")
+    assert (first.state, first.summary["passed_on"], first.summary["sent"]) == ("finished", 6, 0)
+    assert (rerun.state, rerun.summary["sent"], rerun.summary["waiting"]) == ("finished", 6, 0)
 
 
 @pytest.mark.parametrize("worker_env", [{"CELERY_VISIBILITY_TIMEOUT": str(LONG_VISIBILITY)}])

@@ -123,6 +123,18 @@ def test_a_stale_run_is_abandoned_once_and_queued_again_as_a_retry_of_it(queued,
     assert done.state == "finished"
 
 
+def test_a_statement_run_waiting_for_its_deliveries_is_not_abandoned(queued):
+    """No one worker holds a statement run: it waits, without a heartbeat, for its deliveries'
+    outcomes; a delivery whose worker died comes back by its claim expiring."""
+    waiting = run_of("statements", beat_ago=3600, worker="celery@box:1")
+    retries = run_of("statement_retries", beat_ago=3600, worker="celery@box:1")
+
+    assert tasks.take_up_dead(node="celery@box") == [] and queued == []
+    for run in (waiting, retries):
+        run.refresh_from_db()
+        assert run.state == "running" and not jobruns.is_stale(run)
+
+
 def test_of_two_workers_taking_the_same_dead_run_only_one_does():
     read_by_one = run_of(beat_ago=600)
     read_by_other = JobRun.objects.get(pk=read_by_one.pk)

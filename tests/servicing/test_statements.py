@@ -147,7 +147,13 @@ def test_the_statement_run_emails_one_pdf_per_holder_once(february, holder, djan
     number = february.number
     with django_capture_on_commit_callbacks(execute=True):
         run = statements_run(month=FEBRUARY)
-    assert run.summary == {"month": "2024-02", "deliveries_created": 2, "queued": 2}
+    run.refresh_from_db()  # the tasks ran after commit, and ended the run
+    assert run.summary == {
+        "month": "2024-02",
+        "deliveries_created": 2,
+        **{"queued": 2, "sent": 2, "failed": 0, "given_up": 0, "skipped": 0, "passed_on": 0, "waiting": 0},
+    }
+    assert (run.state, run.failures) == ("finished", [])
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.com", "bea@example.com"]
     message = next(m for m in mail.outbox if m.to == ["ann@example.com"])
     assert (
@@ -176,7 +182,12 @@ def test_a_holder_without_an_email_address_is_left_visible(make_note, holder, dj
         statements_run(month=FEBRUARY)
     delivery = StatementDelivery.objects.get()
     assert (delivery.status, delivery.last_error) == ("gave_up", "the holder has no e-mail address; send it by post")
-    assert delivery.document is not None and mail.outbox == []
+    assert delivery.document is not None
+    # No statement went out: the staff were told, of the statement given up and of the run that failed.
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        (["servicing@localhost"], "Statement given up: Ann Lee, February 2024"),
+        (["servicing@localhost"], "Job run failed: statements (1 failure(s))"),
+    ]
 
 
 def test_a_failed_email_is_retried_with_backoff_then_given_up(make_note, settings, django_capture_on_commit_callbacks):

@@ -25,5 +25,5 @@ class Command(BaseCommand):
         s = run.summary
         self.stdout.write(
             f"statements for {s['month']}: {s['deliveries_created']} new deliveries, {s['queued']} queued "
-            "(see the admin's Statement deliveries for each outcome)"
+            f"(job run {run.pk} counts their outcomes as they come; the admin's Statement deliveries has each)"
         )
