@@ -432,8 +432,12 @@ def jobs(request):
     require(request.user, "servicing.view_jobrun")
     page = Paginator(JobRun.objects.select_related("started_by"), 50).get_page(request.GET.get("page"))
     now = timezone.now()
+    failed_notes = {f["note"] for run in page for f in run.failures[:1] if isinstance(f, dict) and "note" in f}
+    notes = Note.objects.in_bulk(failed_notes)
     for run in page:
         run.stale = jobruns.is_stale(run, now=now)  # said running, but its worker stopped beating
+        first = run.failures[0] if run.failures else None
+        run.first_note = notes.get(first.get("note")) if isinstance(first, dict) else None
     return render(request, "servicing/jobs.html", {"page": page, "section": "operations"})
 
 
