@@ -10,6 +10,8 @@ import environ
 import structlog
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logs import request_id_of_record
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
@@ -247,6 +249,7 @@ if LOG_FORMAT not in LOG_FORMATS:
 # with structlog (request, task, job run), its level, logger name and time.
 LOG_PRE_CHAIN = [
     structlog.contextvars.merge_contextvars,
+    request_id_of_record,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
@@ -306,10 +309,8 @@ LOGGING = {
         # only its warnings (a missing image or font) reach the log.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # Django's lines (runserver's request lines too) reach the console once, through the root's
+        # handler in LOG_FORMAT with their request_id, not also through Django's own console copy.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
-if LOG_FORMAT == "json":
-    # Django's own loggers write through the same JSON handler, not their plain defaults
-    # (runserver's request lines, and the console copy of errors when DEBUG is on).
-    LOGGING["loggers"]["django"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
-    LOGGING["loggers"]["django.server"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
