@@ -58,8 +58,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Each request's log lines carry its request_id and user_id (it sees the user, and wraps the
-    # login redirect of the next one).
+    # Each request's log lines carry its request_id and user_id: after the user is known, and before
+    # LoginRequiredMiddleware, so an anonymous request sent to the login is logged with its id too.
     "django_structlog.middlewares.RequestMiddleware",
     # Every page needs a logged-in user, unless its view says otherwise (only the login page does).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
