@@ -6,16 +6,35 @@ never rewrite one: there admins see them, edit a time or pause one, and the edit
 are in TIME_ZONE.
 """
 
+import logging
+import logging.config
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import setup_logging
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("servicing")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# django-structlog in the worker: before each task the log context is cleared, then its task_id
+# (and the request_id of the request that queued it) bound; its start and end are logged.
+app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@setup_logging.connect
+def log_as_django(loglevel=None, **kwargs) -> None:
+    """The worker and beat write their lines as Django's LOGGING says (LOG_FORMAT: JSON or plain),
+    not in Celery's own format; `--loglevel` still sets the level."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
 
 app.conf.beat_schedule = {
     # Post every note through yesterday: bills on the first of the month, defaults, accruals.

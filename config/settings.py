@@ -7,7 +7,10 @@ process, e-mail written to files under var/mail/.
 from pathlib import Path
 
 import environ
+import structlog
 from django.core.exceptions import ImproperlyConfigured
+
+from config.logs import request_id_of_record
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -40,18 +43,24 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "csp",
+    "django_structlog",
     "holders",
     "notes",
     "servicing",
 ]
 
 MIDDLEWARE = [
+    # Request counts and times for /metrics (per process); its pair is the last middleware.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Each request's log lines carry its request_id and user_id: after the user is known, and before
+    # LoginRequiredMiddleware, so an anonymous request sent to the login is logged with its id too.
+    "django_structlog.middlewares.RequestMiddleware",
     # Every page needs a logged-in user, unless its view says otherwise (only the login page does).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -59,6 +68,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 # servicing.auth.Backend: Django's, except that the system approver of `simulate` and the demo never logs in.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "servicing.auth.Backend"]
@@ -72,6 +82,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "servicing.client_ip.client_ip"
 # The proxies whose X-Forwarded-For is believed: the TLS proxy on this machine, by default.
 TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
+# Every failed login is also kept (up to 1,000 per user name): /metrics counts them.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -239,13 +251,69 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # A monitor may poll /health/ over plain HTTP on the machine itself, past the proxy.
-SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics/?$"]
+# /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Logs: `json` writes every line (Django's, Celery's, the app's) as one JSON object, for a log
+# collector; `plain` as readable text. Both carry the bound context: request_id, task_id, job_run_id.
+LOG_FORMATS = ("json", "plain")
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {LOG_FORMAT[:20]!r}")
+# What a line of a stdlib logger (logging.getLogger) gets before it is written: the context bound
+# with structlog (request, task, job run), its level, logger name and time.
+LOG_PRE_CHAIN = [
+    structlog.contextvars.merge_contextvars,
+    request_id_of_record,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+]
+# django-structlog's own loggers (structlog.get_logger) go through the stdlib handlers below.
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.filter_by_level,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.UnicodeDecoder(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)
+# Celery tasks' lines carry their task_id, and the request_id of the request that queued them.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(),
+            ],
+            "foreign_pre_chain": LOG_PRE_CHAIN,
+        },
+        "plain": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.dev.ConsoleRenderer(colors=False),
+            ],
+            "foreign_pre_chain": LOG_PRE_CHAIN,
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
         # `simulate` answers on the terminal with one `error:` line; what its last-resort net
         # catches (a bug) is written here with its traceback.
         "simulate": {"class": "logging.FileHandler", "filename": VAR_DIR / "simulate.log", "delay": True},
@@ -257,5 +325,8 @@ LOGGING = {
         # only its warnings (a missing image or font) reach the log.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # Django's lines (runserver's request lines too) reach the console once, through the root's
+        # handler in LOG_FORMAT with their request_id, not also through Django's own console copy.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from servicing import health
+from servicing import health, metrics
 from servicing import views as servicing_views
 
 admin.site.site_header = "Convertible note servicing"
@@ -14,6 +14,7 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", servicing_views.dashboard, name="dashboard"),
     path("health/", health.health, name="health"),
+    re_path(r"^metrics/?$", metrics.metrics, name="metrics"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

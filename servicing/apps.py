@@ -11,6 +11,10 @@ class ServicingConfig(AppConfig):
         from config.celery import install_schedules
         from servicing.approvals import ensure_groups
         from servicing.auth import update_last_login
+        from servicing.metrics import register
+
+        # /metrics' business figures, read from the database at each scrape.
+        register()
 
         # After migrate has created every app's permissions and tables: the roles' groups
         # (viewer, servicer…) and the beat schedules.

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from servicing import alerts
+from servicing import alerts, logs
 from servicing.models import JobRun
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def start(job: str, *, through=None, by=None, retry_of: JobRun | None = None) ->
     run = JobRun.objects.create(
         job=job, through=through, started_by=by, retry_of=retry_of, worker=this_worker()[:200], heartbeat_at=now
     )
-    # The one place a run begins: bind run.pk to the log context here (structlog's job_run_id).
+    logs.bind_job_run(job, run.pk)  # the lines logged while it runs carry job and job_run_id
     return run
 
 
@@ -79,6 +79,7 @@ def finish(run: JobRun, *, alert: bool = True) -> JobRun:
     run.heartbeat_at = now
     run.state = State.FAILED if run.failures else State.FINISHED
     run.save()
+    logs.unbind_job_run()
     if run.state == State.FAILED and alert:
         transaction.on_commit(lambda: _alert(run))
     return run

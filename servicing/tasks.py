@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import OperationalError, transaction
 
-from servicing import clock, imports, jobruns
+from servicing import clock, imports, jobruns, logs
 from servicing.close import JOB as CLOSE_JOB
 from servicing.close import close_books
 from servicing.deliveries import retries_run, statement_deliver, statements_due, statements_run
@@ -113,6 +113,8 @@ def statements_task() -> dict:
 def send_statement_task(self, delivery_id: int, run_id: int | None = None) -> str:
     """Try one delivery for the run that queued it (its retries too); a message queued before runs
     held deliveries has no run id, and still works."""
+    if run_id is not None:  # its lines name the run ("statements" or "statement_retries")
+        logs.bind_job_run(JobRun.objects.filter(pk=run_id).values_list("job", flat=True).first() or "", run_id)
     outcome = statement_deliver(delivery_id, run_id)
     if outcome.retry_in and not self.request.is_eager:
         # The delivery records when it is due again; the daily run re-queues it if this is lost.

@@ -230,6 +230,8 @@ def staff_cases(world, sessions: Sessions) -> list[Case]:
         # /health/ writes nothing when posted to (405); its GET answers 503 in a world with notes
         # and no close, so it is judged in tests/web/test_health.py.
         Case(reverse("health"), methods=("POST",)),
+        # /metrics answers a bearer token, not a role: off here (404), judged in tests/web/test_metrics.py.
+        Case(reverse("metrics")),
     ]
     for note in world.notes.values():
         cases.append(Case(reverse("notes:detail", args=[note.pk])))

@@ -1,0 +1,31 @@
+"""What LOGGING (config/settings.py) adds to a line beyond structlog's own processors.
+
+Django writes its "Not Found" and "Forbidden" lines (logger django.request) once the middleware has
+run, after django-structlog has cleared the request's context: those lines get their request_id
+from the request they name, which keeps it."""
+
+from django_structlog import signals
+
+REQUEST_ID = "_log_request_id"
+
+
+def remember_request_id(request, logger, log_kwargs, **kwargs) -> None:
+    """django-structlog's request_started signal: the request keeps the id bound for it."""
+    import structlog
+
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id:
+        setattr(request, REQUEST_ID, request_id)
+
+
+signals.bind_extra_request_metadata.connect(remember_request_id, dispatch_uid="config.logs.remember_request_id")
+
+
+def request_id_of_record(logger, method_name, event_dict):
+    """A stdlib line about a request (Django passes it as `extra={"request": …}`) names its request_id."""
+    record = event_dict.get("_record")
+    request = getattr(record, "request", None)
+    request_id = getattr(request, REQUEST_ID, None)
+    if request_id and "request_id" not in event_dict:
+        event_dict["request_id"] = request_id
+    return event_dict
