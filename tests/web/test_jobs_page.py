@@ -12,8 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def runs():
+def runs(make_note):
     now = timezone.now()
+    note = make_note(number="BROKEN-7")
     abandoned = JobRun.objects.create(
         job="close_books",
         state="abandoned",
@@ -27,7 +28,7 @@ def runs():
         finished_at=now,
         retry_of=abandoned,
         worker="celery@web1:4800",
-        failures=[{"note": 7, "error": "ValueError: <b>broken</b>"}],
+        failures=[{"note": note.pk, "error": "ValueError: <b>broken</b>"}],
     )
     silent = JobRun.objects.create(job="reminders", heartbeat_at=now - timedelta(minutes=10), worker="celery@web2:9")
     alive = JobRun.objects.create(job="statements", heartbeat_at=now, worker="celery@web2:10")
@@ -46,7 +47,9 @@ def test_the_page_shows_each_state_the_retry_and_the_worker(client, runs):
     assert f'<tr id="run-{abandoned.pk}">' in page
     assert f'<a href="#run-{abandoned.pk}">run {abandoned.pk}</a>' in page
     assert "celery@web1:4800" in page and "celery@web2:10" in page
-    assert "note 7: ValueError: &lt;b&gt;broken&lt;/b&gt;" in page  # record text escaped
+    # The failed note by its number, linked; record text escaped.
+    note = JobRun.objects.get(pk=retry.pk).failures[0]["note"]
+    assert f'note <a href="/notes/{note}/">BROKEN-7</a>: ValueError: &lt;b&gt;broken&lt;/b&gt;' in page
 
 
 def test_the_admin_lists_the_state_and_filters_by_it(client, runs):
