@@ -198,6 +198,20 @@ def test_behind_the_proxy_failed_logins_count_by_the_address_it_forwards(setting
     assert settings.AXES_CLIENT_IP_CALLABLE == "servicing.client_ip.client_ip"
 
 
+def test_a_long_forwarded_header_cannot_hide_the_address_the_proxy_appended():
+    """The client writes most of X-Forwarded-For (nginx appends its address to it): an address of
+    its choosing placed where a cut at the header's start would fall is not the one counted."""
+    factory = RequestFactory()
+    for length in (1000, 4000):
+        chosen = "192.0.2.77"
+        written = ("10.0.0.1, " * length)[: length - len(chosen) - 2] + ", " + chosen
+        assert len(written) == length
+        request = factory.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"{written}, 203.0.113.9")
+        assert client_ip(request) == "203.0.113.9"
+    ipv6 = factory.get("/", REMOTE_ADDR="::1", HTTP_X_FORWARDED_FOR="6.6.6.6, 2001:db8:ffff:ffff:ffff:ffff:ffff:1")
+    assert client_ip(ipv6) == "2001:db8:ffff:ffff:ffff:ffff:ffff:1"
+
+
 def test_behind_the_proxy_one_address_failing_does_not_lock_the_user_out_elsewhere(client, staff):
     """Five failures from one client (through the proxy, at 127.0.0.1) lock that client only."""
     from django.urls import reverse
