@@ -68,7 +68,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # django-prometheus' PrometheusAfterMiddleware, with its method labels bounded.
+    "servicing.metrics.RequestMetricsMiddleware",
 ]
 # servicing.auth.Backend: Django's, except that the system approver of `simulate` and the demo never logs in.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "servicing.auth.Backend"]

@@ -150,3 +150,22 @@ def test_every_business_metric_has_help(client, token):
     assert len(ours) == 12
     assert all(f.documentation for f in ours)
     assert "django_http_requests_total_by_method" in families  # django-prometheus' request counts
+
+
+def test_made_up_methods_and_paths_add_no_series(client, token):
+    """Labels come from a bounded set: a client's made-up methods and paths are not label values."""
+    for method in ("AAAA", "AAAB", "ZZZZZZZZZZZZZZZZZZZZ"):
+        client.generic(method, "/login/")
+        client.generic(method, f"/no-such-page-{method}/")
+    client.get("/no-such-page-at-all/")
+    response = client.get(URL, headers={"Authorization": f"Bearer {TOKEN}"})
+    labels = {
+        value
+        for family in text_string_to_metric_families(response.content.decode())
+        if family.name.startswith("django_http")
+        for sample in family.samples
+        for value in sample.labels.values()
+    }
+    assert "<invalid method>" in labels and "login" in labels
+    assert not {"AAAA", "AAAB", "ZZZZZZZZZZZZZZZZZZZZ"} & labels
+    assert not [value for value in labels if "no-such-page" in value]
