@@ -10,9 +10,15 @@ REQUEST_ID = "_log_request_id"
 
 
 def remember_request_id(request, logger, log_kwargs, **kwargs) -> None:
-    """django-structlog's request_started signal: the request keeps the id bound for it."""
+    """django-structlog's request_started signal: the request keeps the id bound for it, and its lines
+    name the client's address as the login throttle counts it (servicing.client_ip: X-Forwarded-For
+    only from a trusted proxy, and only the entry that proxy appended). django-structlog's own (off:
+    DJANGO_STRUCTLOG_IP_LOGGING_ENABLED) believes the first entry, which any client writes."""
     import structlog
 
+    from servicing.client_ip import client_ip
+
+    structlog.contextvars.bind_contextvars(ip=client_ip(request))
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     if request_id:
         setattr(request, REQUEST_ID, request_id)

@@ -176,3 +176,14 @@ def test_the_worker_clears_the_context_before_each_task_and_uses_django_logging(
     from celery.signals import setup_logging
 
     assert any(receiver() is log_as_django for _, receiver in setup_logging.receivers)
+
+
+@pytest.mark.django_db
+def test_a_request_line_names_the_address_the_login_throttle_counts(client):
+    """The `ip` of a request's lines is the client's as the proxy saw it (servicing.client_ip), never
+    an address the client wrote into X-Forwarded-For itself."""
+    with captured("django_structlog") as lines:
+        client.get("/login/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+        client.get("/login/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    found = [json.loads(line) for line in lines if '"request_finished"' in line]
+    assert [line["ip"] for line in found] == ["203.0.113.9", "198.51.100.4"]
