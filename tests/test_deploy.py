@@ -91,6 +91,8 @@ def test_the_proxy_passes_uploads_as_large_as_the_site_accepts_and_says_https():
     assert "proxy_set_header X-Forwarded-Proto https;" in nginx
     assert "proxy_set_header Host $host;" in nginx
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
+    # Both servers (the redirect and the site) keep nginx's version to themselves.
+    assert nginx.count("server {") == nginx.count("    server_tokens off;") == 2
     assert settings.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
 
 
