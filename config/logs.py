@@ -4,9 +4,15 @@ Django writes its "Not Found" and "Forbidden" lines (logger django.request) once
 run, after django-structlog has cleared the request's context: those lines get their request_id
 from the request they name, which keeps it."""
 
+import re
+
 from django_structlog import signals
 
 REQUEST_ID = "_log_request_id"
+# A query parameter whose name says it holds a secret (no page of the site takes one; a client may
+# still send one, e.g. a scraper told to pass the metrics token so) is logged masked.
+SECRET_PARAMETER = re.compile(r"token|passw|secret|key|auth|session|csrf", re.IGNORECASE)
+MASK = "********"
 
 
 def remember_request_id(request, logger, log_kwargs, **kwargs) -> None:
@@ -19,12 +25,29 @@ def remember_request_id(request, logger, log_kwargs, **kwargs) -> None:
     from servicing.client_ip import client_ip
 
     structlog.contextvars.bind_contextvars(ip=client_ip(request))
+    mask_secrets(request, log_kwargs)
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     if request_id:
         setattr(request, REQUEST_ID, request_id)
 
 
 signals.bind_extra_request_metadata.connect(remember_request_id, dispatch_uid="config.logs.remember_request_id")
+
+
+def mask_secrets(request, log_kwargs, **kwargs) -> None:
+    """The `request` of a request's lines (method, path and query string) with the values of its
+    secret-named query parameters masked."""
+    if not any(SECRET_PARAMETER.search(name) for name in request.GET):
+        return
+    query = request.GET.copy()
+    for name in query:
+        if SECRET_PARAMETER.search(name):
+            query.setlist(name, [MASK] * len(query.getlist(name)))
+    log_kwargs["request"] = f"{request.method} {request.path}?{query.urlencode(safe='*')}"
+
+
+signals.bind_extra_request_finished_metadata.connect(mask_secrets, dispatch_uid="config.logs.mask_finished")
+signals.bind_extra_request_failed_metadata.connect(mask_secrets, dispatch_uid="config.logs.mask_failed")
 
 
 def request_id_of_record(logger, method_name, event_dict):
