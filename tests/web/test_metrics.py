@@ -169,3 +169,20 @@ def test_made_up_methods_and_paths_add_no_series(client, token):
     assert "<invalid method>" in labels and "login" in labels
     assert not {"AAAA", "AAAB", "ZZZZZZZZZZZZZZZZZZZZ"} & labels
     assert not [value for value in labels if "no-such-page" in value]
+
+
+def test_the_token_works_only_in_the_header_and_odd_requests_are_refused_plainly(client, token, staff):
+    for query in (f"?token={TOKEN}", f"?access_token={TOKEN}", f"?authorization=Bearer%20{TOKEN}"):
+        assert client.get(URL + query).status_code == 401
+    client.force_login(staff)  # a logged-in user is no token
+    assert client.get(URL).status_code == 401
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for method in ("HEAD", "OPTIONS", "DELETE", "PATCH"):
+        answer = client.generic(method, URL, headers=auth)
+        assert answer.status_code == 405 and b"servicing_" not in answer.content
+    huge = client.get(URL, headers={"Authorization": "Bearer " + "x" * 100_000})
+    assert huge.status_code == 403 and len(huge.content) < 100
+    spaced = client.get(URL, headers={"Authorization": f"Bearer  {TOKEN}  "})
+    assert spaced.status_code == 200  # spaces around the token are not part of it
+    for refused in ("Bearer", f"Token {TOKEN}", TOKEN, f"{TOKEN} Bearer"):
+        assert client.get(URL, headers={"Authorization": refused}).status_code == 401
