@@ -186,3 +186,21 @@ def test_the_token_works_only_in_the_header_and_odd_requests_are_refused_plainly
     assert spaced.status_code == 200  # spaces around the token are not part of it
     for refused in ("Bearer", f"Token {TOKEN}", TOKEN, f"{TOKEN} Bearer"):
         assert client.get(URL, headers={"Authorization": refused}).status_code == 401
+
+
+def test_only_our_view_exports_metrics():
+    """django-prometheus' own export view (no token) is not among the site's URLs."""
+    from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+    from servicing import metrics
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                yield pattern.callback
+
+    modules = {getattr(view, "__module__", "") or "" for view in views(get_resolver().url_patterns)}
+    assert len(modules) > 5 and not [m for m in modules if m.startswith(("django_prometheus", "prometheus_client"))]
+    assert resolve("/metrics").func is metrics.metrics and resolve("/metrics/").func is metrics.metrics
