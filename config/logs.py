@@ -37,7 +37,12 @@ signals.bind_extra_request_metadata.connect(remember_request_id, dispatch_uid="c
 def mask_secrets(request, log_kwargs, **kwargs) -> None:
     """The `request` of a request's lines (method, path and query string) with the values of its
     secret-named query parameters masked."""
-    if not any(SECRET_PARAMETER.search(name) for name in request.GET):
+    try:
+        names = list(request.GET)
+    except Exception:  # noqa: BLE001 - a query Django refuses to read (too many fields): not written at all
+        log_kwargs["request"] = f"{request.method} {request.path}?{MASK}"
+        return
+    if not any(SECRET_PARAMETER.search(name) for name in names):
         return
     query = request.GET.copy()
     for name in query:

@@ -209,3 +209,14 @@ def test_no_line_carries_a_password_a_bearer_token_or_a_session(client, settings
         assert secret not in text
     assert "sessionid" not in text and "Authorization" not in text and "Bearer" not in text
     assert password not in AccessAttempt.objects.get().post_data
+
+
+@pytest.mark.django_db
+def test_a_query_django_refuses_to_read_is_logged_masked_and_answered_as_before(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    with captured("django_structlog") as lines:
+        response = client.get("/?token=t-never-logged&a=1&b=2&c=3")
+    assert response.status_code == 302  # sent to the login (which reads no query): logging refuses nothing
+    text = "\n".join(lines)
+    assert '"GET /?********"' in text and "t-never-logged" not in text
+    assert structlog.contextvars.get_contextvars() == {}
