@@ -68,7 +68,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # django-prometheus' PrometheusAfterMiddleware, with its method labels bounded.
+    "servicing.metrics.RequestMetricsMiddleware",
 ]
 # servicing.auth.Backend: Django's, except that the system approver of `simulate` and the demo never logs in.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "servicing.auth.Backend"]
@@ -289,6 +290,9 @@ structlog.configure(
 )
 # Celery tasks' lines carry their task_id, and the request_id of the request that queued them.
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# A request's `ip` is bound by config.logs (the address the login throttle counts), not by
+# django-structlog, which would take the first X-Forwarded-For entry: the client's own words.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
 LOGGING = {
     "version": 1,

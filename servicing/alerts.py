@@ -51,10 +51,28 @@ def job_run_failed(run) -> bool:
 
 
 def _failure_words(failure) -> str:
+    """A failure as one line (its error may hold record text with line breaks)."""
     if not isinstance(failure, dict):
-        return str(failure)[:500]
+        return one_line(failure)
     where = f"note {failure['note']}: " if "note" in failure else ""
-    return f"{where}{str(failure.get('error', ''))[:500]}"
+    return f"{where}{one_line(failure.get('error', ''))}"
+
+
+def job_run_not_taken_up(run, times: int) -> bool:
+    """Tell the staff that a job's runs were abandoned `times` times in a row (their worker died each
+    time) and it is not queued again: a person looks at why before it runs."""
+    lines = [
+        f"The job run {run.job} (run {run.pk}) was abandoned: its worker died. It is the last of {times} runs "
+        "abandoned in a row, each a retry of the one before, so it is not queued again.",
+        "",
+        f"Last failure: {_failure_words((run.failures or ['(none recorded)'])[-1])}",
+        "",
+        "What to do: read the worker's log for why it stops (memory, a time limit, one note), then run the",
+        "job by hand (manage.py) or wait for its next schedule.",
+        "",
+        f"Job runs: {_url('servicing:jobs')}",
+    ]
+    return _send(f"Job not taken up: {run.job}, abandoned {times} times in a row", lines)
 
 
 def one_line(text, limit: int = 500) -> str:

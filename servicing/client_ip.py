@@ -22,7 +22,9 @@ def _address(text: str) -> str | None:
 def client_ip(request) -> str | None:
     remote = request.META.get("REMOTE_ADDR", "")
     if remote in settings.TRUSTED_PROXY_IPS:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")[:1000]
+        # Its end, not its start: a client writing a long header of its own must not push the
+        # proxy's entry past the cut and have its own last word read instead.
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")[-100:]
         if forwarded:
-            return _address(forwarded.split(",")[-1]) or remote
+            return _address(forwarded.rsplit(",", 1)[-1]) or remote
     return remote or None

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import OperationalError, transaction
 
-from servicing import clock, imports, jobruns, logs
+from servicing import alerts, clock, imports, jobruns, logs
 from servicing.close import JOB as CLOSE_JOB
 from servicing.close import close_books
 from servicing.deliveries import retries_run, statement_deliver, statements_due, statements_run
@@ -31,6 +31,9 @@ TRANSIENT = (OperationalError,)
 # twice as long each time (10, 20, 40 minutes): a note broken by a passing cause closes the same night.
 CLOSE_RETRIES = 3
 CLOSE_RETRY_SECONDS = 600
+# A job whose runs are abandoned this many times in a row (each one a take-up of the one before:
+# its worker dies every time, e.g. killed by the same note) is not queued again: the staff are told.
+TAKE_UPS = 3
 
 
 def limits(hard: int) -> dict:
@@ -132,15 +135,29 @@ def import_step_task(run_id: int, commit: bool, user_id: int) -> str:
 def take_up(runs: list[JobRun]) -> None:
     """Queue again the job of each abandoned run, as a retry of it: the close through the same day
     (safe to run twice: it skips what the dead worker posted), the reminders (claimed once). A
-    statement run's deliveries are taken up by the daily statements task (retry_due)."""
+    statement run's deliveries are taken up by the daily statements task (retry_due). A run that
+    is the last of more than TAKE_UPS abandoned in a row is not queued: the staff are e-mailed."""
     for run in runs:
-        if run.job == CLOSE_JOB:
+        if run.job in (CLOSE_JOB, REMINDERS_JOB) and (times := abandoned_in_a_row(run)) > TAKE_UPS:
+            log.error("job run %s (%s) not taken up: abandoned %s times in a row", run.pk, run.job, times)
+            transaction.on_commit(lambda run=run, times=times: alerts.job_run_not_taken_up(run, times))
+        elif run.job == CLOSE_JOB:
             kwargs = {"through": run.through.isoformat() if run.through else None, "retry_of": run.pk}
             transaction.on_commit(lambda kwargs=kwargs: close_books_task.apply_async(kwargs=kwargs))
         elif run.job == REMINDERS_JOB:
             transaction.on_commit(lambda pk=run.pk: reminders_task.apply_async(kwargs={"retry_of": pk}))
         else:
             log.warning("abandoned job run %s (%s) is taken up by its next schedule", run.pk, run.job)
+
+
+def abandoned_in_a_row(run: JobRun) -> int:
+    """How many runs, this one and those it was a retry of, were abandoned one after the other
+    (counted up to TAKE_UPS + 1)."""
+    times = 0
+    while run is not None and run.state == JobRun.State.ABANDONED and times <= TAKE_UPS:
+        times += 1
+        run = run.retry_of
+    return times
 
 
 def take_up_dead(*, node: str | None = None) -> list[JobRun]:

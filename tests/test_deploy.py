@@ -91,6 +91,8 @@ def test_the_proxy_passes_uploads_as_large_as_the_site_accepts_and_says_https():
     assert "proxy_set_header X-Forwarded-Proto https;" in nginx
     assert "proxy_set_header Host $host;" in nginx
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
+    # Both servers (the redirect and the site) keep nginx's version to themselves.
+    assert nginx.count("server {") == nginx.count("    server_tokens off;") == 2
     assert settings.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
 
 
@@ -196,6 +198,20 @@ def test_behind_the_proxy_failed_logins_count_by_the_address_it_forwards(setting
     assert client_ip(direct) == "198.51.100.4"  # not from a trusted proxy: its header is not believed
     assert client_ip(factory.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="garbage")) == "127.0.0.1"
     assert settings.AXES_CLIENT_IP_CALLABLE == "servicing.client_ip.client_ip"
+
+
+def test_a_long_forwarded_header_cannot_hide_the_address_the_proxy_appended():
+    """The client writes most of X-Forwarded-For (nginx appends its address to it): an address of
+    its choosing placed where a cut at the header's start would fall is not the one counted."""
+    factory = RequestFactory()
+    for length in (1000, 4000):
+        chosen = "192.0.2.77"
+        written = ("10.0.0.1, " * length)[: length - len(chosen) - 2] + ", " + chosen
+        assert len(written) == length
+        request = factory.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"{written}, 203.0.113.9")
+        assert client_ip(request) == "203.0.113.9"
+    ipv6 = factory.get("/", REMOTE_ADDR="::1", HTTP_X_FORWARDED_FOR="6.6.6.6, 2001:db8:ffff:ffff:ffff:ffff:ffff:1")
+    assert client_ip(ipv6) == "2001:db8:ffff:ffff:ffff:ffff:ffff:1"
 
 
 def test_behind_the_proxy_one_address_failing_does_not_lock_the_user_out_elsewhere(client, staff):
@@ -340,3 +356,69 @@ def test_a_backup_restores_into_an_empty_database_and_its_ledger_verifies(tmp_pa
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_a_backup_is_private_and_paths_with_spaces_and_dollars_are_only_paths(tmp_path):
+    """Every backup holds the whole database: its folder and files are the servicing user's alone
+    (umask 077), whatever the caller's umask; odd characters in paths run nothing."""
+    for tool in ("pg_dump", "createdb", "dropdb"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed (apt-get install postgresql-client)")
+    name = "servicing_atk_backup_modes"
+    server = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(["dropdb", *server, "--if-exists", name], check=True)
+    created = subprocess.run(["createdb", *server, name], capture_output=True, text=True)
+    if created.returncode != 0:
+        pytest.skip(f"no PostgreSQL at 127.0.0.1 to dump: {created.stderr.strip()}")
+    try:
+        media = tmp_path / "media $(touch INJECTED) x"
+        (media / "documents").mkdir(parents=True)
+        (media / "documents" / "a b.pdf").write_bytes(b"%PDF-1.4")
+        root = tmp_path / "back ups; touch INJECTED"
+        env = {
+            **os.environ,
+            "PYTHON": sys.executable,
+            "DEBUG": "true",
+            "CELERY_BROKER_URL": "",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+            "MEDIA_ROOT": str(media),
+        }
+        done = subprocess.run(
+            ["bash", "-c", 'umask 022; exec "$0" "$1"', str(DEPLOY / "backup"), str(root)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        folder = Path(done.stdout.strip().splitlines()[-1])
+        assert folder.parent == root
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == {
+            "BACKUP_INFO": 0o600,
+            "SHA256SUMS": 0o600,
+            "database.dump": 0o600,
+            "media.tar.gz": 0o600,
+        }
+        assert not list(tmp_path.rglob("INJECTED")) and not (ROOT / "INJECTED").exists()
+        assert f"media_root={media}" in (folder / "BACKUP_INFO").read_text()
+
+        # Restored (into the same database, emptied: it had no tables), the documents are not
+        # readable by other users, whatever the caller's umask. (The empty dump has no ledger to
+        # verify: the restore ends with its error; the files are unpacked before.)
+        restored = tmp_path / "restored media"
+        subprocess.run(
+            ["bash", "-c", 'umask 022; exec "$0" "$1"', str(DEPLOY / "restore"), str(folder)],
+            env=env | {"MEDIA_ROOT": str(restored)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        unpacked = list(restored.rglob("*"))
+        assert restored / "documents" / "a b.pdf" in unpacked
+        assert all(p.stat().st_mode & 0o007 == 0 for p in [restored, *unpacked])
+    finally:
+        subprocess.run(["dropdb", *server, "--if-exists", name], check=False)

@@ -276,3 +276,46 @@ def test_a_close_stopped_by_its_time_limit_ends_failed_saying_so_and_tells_the_s
     assert failure["error"].startswith("stopped: SoftTimeLimitExceeded")
     (mail,) = mailoutbox  # no retry mends a close out of time: told at once
     assert "stopped: SoftTimeLimitExceeded" in mail.body
+
+
+def test_a_job_abandoned_again_and_again_is_taken_up_three_times_then_left_to_the_staff(
+    queued, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A close whose worker dies every time (killed by the same note) is not queued for ever."""
+    taken_up = []
+    retry_of = None
+    for _ in range(tasks.TAKE_UPS + 1):
+        # The run a take-up started (a retry of the one before) dies in its turn.
+        run = run_of(beat_ago=600, through=THROUGH, retry_of=retry_of)
+        with django_capture_on_commit_callbacks(execute=True):
+            taken_up += tasks.take_up_dead()
+        retry_of = run
+    assert len(taken_up) == tasks.TAKE_UPS + 1  # every one abandoned
+    assert [kwargs["retry_of"] for _, kwargs in queued] == [r.pk for r in taken_up[: tasks.TAKE_UPS]]
+    (mail,) = mailoutbox
+    last = taken_up[-1]
+    assert mail.subject == f"Job not taken up: close_books, abandoned {tasks.TAKE_UPS + 1} times in a row"
+    assert f"(run {last.pk})" in mail.body and "/jobs/" in mail.body
+    assert "abandoned: its worker celery@box:1 died" in mail.body
+
+
+def test_a_take_up_after_a_run_that_ended_by_itself_counts_afresh(queued, django_capture_on_commit_callbacks):
+    older = None
+    for _ in range(tasks.TAKE_UPS):
+        older = run_of(beat_ago=600, through=THROUGH, retry_of=older, state="abandoned", finished_at=timezone.now())
+    finished = run_of(through=THROUGH, retry_of=older, state="failed", finished_at=timezone.now())
+    dead = run_of("close_books", beat_ago=600, through=THROUGH, retry_of=finished)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.take_up_dead()
+    assert queued == [("close_books_task", {"through": "2024-02-05", "retry_of": dead.pk})]
+
+
+def test_the_alert_of_a_failed_run_keeps_each_failure_on_one_line(mailoutbox):
+    from servicing import alerts
+
+    run = run_of(state="failed", finished_at=timezone.now())
+    run.failures = [{"note": 3, "error": "bad\nJob runs: http://evil.example/\r\n<img src=x>"}]
+    assert alerts.job_run_failed(run)
+    (mail,) = mailoutbox
+    assert "- note 3: bad Job runs: http://evil.example/ <img src=x>" in mail.body
+    assert "\nJob runs: http://evil" not in mail.body

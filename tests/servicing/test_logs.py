@@ -176,3 +176,47 @@ def test_the_worker_clears_the_context_before_each_task_and_uses_django_logging(
     from celery.signals import setup_logging
 
     assert any(receiver() is log_as_django for _, receiver in setup_logging.receivers)
+
+
+@pytest.mark.django_db
+def test_a_request_line_names_the_address_the_login_throttle_counts(client):
+    """The `ip` of a request's lines is the client's as the proxy saw it (servicing.client_ip), never
+    an address the client wrote into X-Forwarded-For itself."""
+    with captured("django_structlog") as lines:
+        client.get("/login/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+        client.get("/login/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    found = [json.loads(line) for line in lines if '"request_finished"' in line]
+    assert [line["ip"] for line in found] == ["203.0.113.9", "198.51.100.4"]
+
+
+@pytest.mark.django_db
+def test_no_line_carries_a_password_a_bearer_token_or_a_session(client, settings):
+    from axes.models import AccessAttempt
+
+    settings.METRICS_TOKEN = "metrics-token-never-logged"
+    password = "Pw-never-logged-77"
+    with captured("", level=logging.DEBUG) as lines:
+        client.post("/login/", {"username": "nobody", "password": password})
+        client.get("/metrics", headers={"Authorization": "Bearer not-it-but-never-logged-either"})
+        client.get("/metrics", headers={"Authorization": f"Bearer {settings.METRICS_TOKEN}"})
+        client.get("/metrics?token=metrics-token-never-logged-2&x=1&Api_Key=k-never-logged-3&api_key=4")
+        client.get("/login/?next=/notes/&page=2")
+    text = "\n".join(lines)
+    assert '"request_finished"' in text and "AXES" in text  # the lines were captured
+    assert '"GET /metrics?token=********&x=1&Api_Key=********&api_key=********"' in text
+    assert '"GET /login/?next=/notes/&page=2"' in text  # other parameters as they came
+    for secret in (password, "never-logged", settings.METRICS_TOKEN, settings.SECRET_KEY):
+        assert secret not in text
+    assert "sessionid" not in text and "Authorization" not in text and "Bearer" not in text
+    assert password not in AccessAttempt.objects.get().post_data
+
+
+@pytest.mark.django_db
+def test_a_query_django_refuses_to_read_is_logged_masked_and_answered_as_before(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    with captured("django_structlog") as lines:
+        response = client.get("/?token=t-never-logged&a=1&b=2&c=3")
+    assert response.status_code == 302  # sent to the login (which reads no query): logging refuses nothing
+    text = "\n".join(lines)
+    assert '"GET /?********"' in text and "t-never-logged" not in text
+    assert structlog.contextvars.get_contextvars() == {}

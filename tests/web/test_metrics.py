@@ -150,3 +150,57 @@ def test_every_business_metric_has_help(client, token):
     assert len(ours) == 12
     assert all(f.documentation for f in ours)
     assert "django_http_requests_total_by_method" in families  # django-prometheus' request counts
+
+
+def test_made_up_methods_and_paths_add_no_series(client, token):
+    """Labels come from a bounded set: a client's made-up methods and paths are not label values."""
+    for method in ("AAAA", "AAAB", "ZZZZZZZZZZZZZZZZZZZZ"):
+        client.generic(method, "/login/")
+        client.generic(method, f"/no-such-page-{method}/")
+    client.get("/no-such-page-at-all/")
+    response = client.get(URL, headers={"Authorization": f"Bearer {TOKEN}"})
+    labels = {
+        value
+        for family in text_string_to_metric_families(response.content.decode())
+        if family.name.startswith("django_http")
+        for sample in family.samples
+        for value in sample.labels.values()
+    }
+    assert "<invalid method>" in labels and "login" in labels
+    assert not {"AAAA", "AAAB", "ZZZZZZZZZZZZZZZZZZZZ"} & labels
+    assert not [value for value in labels if "no-such-page" in value]
+
+
+def test_the_token_works_only_in_the_header_and_odd_requests_are_refused_plainly(client, token, staff):
+    for query in (f"?token={TOKEN}", f"?access_token={TOKEN}", f"?authorization=Bearer%20{TOKEN}"):
+        assert client.get(URL + query).status_code == 401
+    client.force_login(staff)  # a logged-in user is no token
+    assert client.get(URL).status_code == 401
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for method in ("HEAD", "OPTIONS", "DELETE", "PATCH"):
+        answer = client.generic(method, URL, headers=auth)
+        assert answer.status_code == 405 and b"servicing_" not in answer.content
+    huge = client.get(URL, headers={"Authorization": "Bearer " + "x" * 100_000})
+    assert huge.status_code == 403 and len(huge.content) < 100
+    spaced = client.get(URL, headers={"Authorization": f"Bearer  {TOKEN}  "})
+    assert spaced.status_code == 200  # spaces around the token are not part of it
+    for refused in ("Bearer", f"Token {TOKEN}", TOKEN, f"{TOKEN} Bearer"):
+        assert client.get(URL, headers={"Authorization": refused}).status_code == 401
+
+
+def test_only_our_view_exports_metrics():
+    """django-prometheus' own export view (no token) is not among the site's URLs."""
+    from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+    from servicing import metrics
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                yield pattern.callback
+
+    modules = {getattr(view, "__module__", "") or "" for view in views(get_resolver().url_patterns)}
+    assert len(modules) > 5 and not [m for m in modules if m.startswith(("django_prometheus", "prometheus_client"))]
+    assert resolve("/metrics").func is metrics.metrics and resolve("/metrics/").func is metrics.metrics
