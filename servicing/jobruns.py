@@ -67,6 +67,7 @@ def start(job: str, *, through=None, by=None, retry_of: JobRun | None = None) ->
         job=job, through=through, started_by=by, retry_of=retry_of, worker=this_worker()[:200], heartbeat_at=now
     )
     logs.bind_job_run(job, run.pk)  # the lines logged while it runs carry job and job_run_id
+    log.info("job run %s (%s) started on %s", run.pk, job, run.worker)
     return run
 
 
@@ -79,6 +80,16 @@ def finish(run: JobRun, *, alert: bool = True) -> JobRun:
     run.heartbeat_at = now
     run.state = State.FAILED if run.failures else State.FINISHED
     run.save()
+    log.log(
+        logging.WARNING if run.failures else logging.INFO,
+        "job run %s (%s) %s: %s notes, %s entries, %s failure(s)",
+        run.pk,
+        run.job,
+        run.state,
+        run.notes_processed,
+        run.entries_posted,
+        len(run.failures),
+    )
     logs.unbind_job_run()
     if run.state == State.FAILED and alert:
         transaction.on_commit(lambda: _alert(run))

@@ -68,6 +68,24 @@ def test_a_stdlib_line_inside_a_job_run_is_json_with_its_run():
     assert after["event"] == "after the run" and "job_run_id" not in after and "job" not in after
 
 
+@pytest.mark.django_db
+def test_a_close_says_when_its_run_starts_and_ends_naming_the_run(make_note):
+    from datetime import date
+
+    from servicing.close import close_books
+
+    make_note()
+    with captured("servicing.jobruns") as lines:
+        run = close_books(through=date(2024, 1, 31))
+        logging.getLogger("servicing.jobruns").info("after the run")
+    started, ended, after = (json.loads(line) for line in lines)
+    assert started["event"].startswith(f"job run {run.pk} (close_books) started on ")
+    posted = run.entries_posted
+    assert ended["event"] == f"job run {run.pk} (close_books) finished: 1 notes, {posted} entries, 0 failure(s)"
+    assert started["job_run_id"] == ended["job_run_id"] == run.pk and ended["job"] == "close_books"
+    assert "job_run_id" not in after  # the run has ended: later lines are not its
+
+
 def test_the_context_restores_what_was_bound_before():
     bind_job_run("statements", 1)
     with job_run_context("reminders", 2):
