@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from notes.models import Note
+
 log = logging.getLogger(__name__)
 SHOWN = 20  # failures listed in one e-mail at most
 
@@ -36,13 +38,15 @@ def _url(name: str, *args) -> str:
 def job_run_failed(run) -> bool:
     """Tell the staff that a job run ended failed: what it did, its first failures, where to look."""
     failures = run.failures or []
+    ids = {f["note"] for f in failures[:SHOWN] if isinstance(f, dict) and "note" in f}
+    numbers = dict(Note.objects.filter(pk__in=ids).values_list("pk", "number"))
     lines = [
         f"The job run {run.job} (run {run.pk}), started {run.started_at:%Y-%m-%d %H:%M:%S %Z}"
         f"{f', through {run.through}' if run.through else ''}, ended failed with {len(failures)} failure(s).",
         "",
         f"It processed {run.notes_processed:,} and posted {run.entries_posted:,} entries.",
         "",
-        *(f"- {_failure_words(f)}" for f in failures[:SHOWN]),
+        *(f"- {_failure_words(f, numbers)}" for f in failures[:SHOWN]),
     ]
     if len(failures) > SHOWN:
         lines.append(f"- and {len(failures) - SHOWN} more")
@@ -50,11 +54,11 @@ def job_run_failed(run) -> bool:
     return _send(f"Job run failed: {run.job} ({len(failures)} failure(s))", lines)
 
 
-def _failure_words(failure) -> str:
-    """A failure as one line (its error may hold record text with line breaks)."""
+def _failure_words(failure, numbers: dict | None = None) -> str:
+    """A failure as one line (its error may hold record text with line breaks), its note by number."""
     if not isinstance(failure, dict):
         return one_line(failure)
-    where = f"note {failure['note']}: " if "note" in failure else ""
+    where = f"note {(numbers or {}).get(failure['note'], failure['note'])}: " if "note" in failure else ""
     return f"{where}{one_line(failure.get('error', ''))}"
 
 

@@ -235,7 +235,7 @@ def test_a_close_with_a_failed_note_ends_failed_and_is_retried_for_that_note_onl
     assert good.closed_through == THROUGH
     (mail,) = mailoutbox
     assert "close_books" in mail.subject and "1 failure" in mail.subject
-    assert f"note {bad.pk}: " in mail.body and "/jobs/" in mail.body
+    assert f"note {bad.number}: " in mail.body and "/jobs/" in mail.body
 
 
 def test_a_retry_that_closes_the_note_finishes(bad_and_good, retries):
