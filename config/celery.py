@@ -12,7 +12,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_ready
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -57,13 +57,8 @@ def install_schedules(**kwargs) -> None:
 
 # A worker that starts takes up the job runs its node held when it died (a node starts again only
 # once its earlier process is gone), and any other run whose heartbeat has gone stale.
-from celery.signals import worker_ready  # noqa: E402
-
-
 @worker_ready.connect
 def take_up_dead_runs(sender=None, **kwargs) -> None:
-    import logging
-
     from django.db import connection
 
     from servicing.tasks import take_up_dead

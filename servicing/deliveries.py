@@ -31,6 +31,7 @@ from simple_history.utils import update_change_reason
 
 from holders.models import Holder
 from servicing import alerts, clock, jobruns
+from servicing.close import JOB as CLOSE_JOB
 from servicing.documents import statement_produce
 from servicing.engine.calendar import add_months, is_business_day
 from servicing.models import JobRun, StatementDelivery, StatementOutcome
@@ -336,7 +337,7 @@ def statements_due(today: date) -> date | None:
     month = month_start(today - timedelta(days=today.day))
     first = month_start(today)
     ended = [JobRun.State.FINISHED, JobRun.State.FAILED]  # not abandoned: that close stopped part way
-    closed = JobRun.objects.filter(job="close_books", through__gte=first, state__in=ended).exists()
+    closed = JobRun.objects.filter(job=CLOSE_JOB, through__gte=first, state__in=ended).exists()
     done = JobRun.objects.filter(job=JOB, through=month).exists()
     if closed and not done and is_business_day(today, "XFED"):
         return month

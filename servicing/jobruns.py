@@ -187,5 +187,13 @@ def is_stale(run: JobRun, *, now=None) -> bool:
     return (now or timezone.now()) - since > timedelta(seconds=stale_seconds())
 
 
+def state_words(run: JobRun, *, now=None) -> str:
+    """A run's state as the job runs page and `manage.py jobs` say it: a run said running whose
+    heartbeat is stale is doubted ("running? no heartbeat since HH:MM")."""
+    if is_stale(run, now=now):
+        return f"running? no heartbeat since {timezone.localtime(run.heartbeat_at or run.started_at):%H:%M}"
+    return run.state
+
+
 def _at(moment) -> str:
     return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S %Z}"

@@ -41,6 +41,11 @@ def limits(hard: int) -> dict:
     return {"time_limit": hard, "soft_time_limit": hard - max(hard // 10, 1)}
 
 
+def _run(pk: int | None) -> JobRun | None:
+    """The run a retry names, by its id in the task's arguments."""
+    return JobRun.objects.filter(pk=pk).first() if pk else None
+
+
 class CloseFailed(Exception):
     """A close ended with notes it could not close (the run's failures say which and why)."""
 
@@ -64,7 +69,7 @@ def close_books_task(self, through: str | None = None, note_ids: list[int] | Non
     run = close_books(
         through=date.fromisoformat(through) if through else None,
         note_ids=note_ids,
-        retry_of=JobRun.objects.filter(pk=retry_of).first() if retry_of else None,
+        retry_of=_run(retry_of),
         alert=not retry_follows,
     )
     failed = sorted({f["note"] for f in run.failures if "note" in f})
@@ -85,7 +90,7 @@ def close_books_task(self, through: str | None = None, note_ids: list[int] | Non
     acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, **limits(settings.TASK_TIME_LIMIT)
 )
 def reminders_task(retry_of=None) -> dict:
-    run = reminders_run(retry_of=JobRun.objects.filter(pk=retry_of).first() if retry_of else None)
+    run = reminders_run(retry_of=_run(retry_of))
     return {"run": run.pk, **run.summary}
 
 

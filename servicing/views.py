@@ -436,6 +436,7 @@ def jobs(request):
     notes = Note.objects.in_bulk(failed_notes)
     for run in page:
         run.stale = jobruns.is_stale(run, now=now)  # said running, but its worker stopped beating
+        run.state_words = jobruns.state_words(run, now=now)
         first = run.failures[0] if run.failures else None
         run.first_note = notes.get(first.get("note")) if isinstance(first, dict) else None
     return render(request, "servicing/jobs.html", {"page": page, "section": "operations"})

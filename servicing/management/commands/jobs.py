@@ -9,14 +9,10 @@ MOST = 1000  # runs listed at most
 
 def state(run: JobRun, *, now=None) -> str:
     """What became of a run, in words; a run said running whose heartbeat is stale is doubted."""
-    if run.state == JobRun.State.RUNNING:
-        if jobruns.is_stale(run, now=now):
-            return f"running? no heartbeat since {timezone.localtime(run.heartbeat_at or run.started_at):%H:%M}"
-        return "running"
     if run.state == JobRun.State.FAILED:
         n = len(run.failures)
         return f"failed ({n} failure{'s' if n != 1 else ''})"
-    return run.state  # finished, abandoned
+    return jobruns.state_words(run, now=now)  # running (or doubted), finished, abandoned
 
 
 def _when(moment) -> str:
